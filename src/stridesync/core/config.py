@@ -1,0 +1,81 @@
+"""Detector settings: one frozen dataclass, stored verbatim with every result and recording."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ..errors import ConfigError
+
+TARGET_MODELS = ("together", "baseline")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectorConfig:
+    """Every number the event definitions of MEASUREMENT.md depend on.
+
+    The defaults are the contract's values. Those marked *implementation* are
+    choices the contract leaves open; ``docs/measurement.md`` explains each.
+    """
+
+    filter_order: int = 4
+    #: a cut-off above this fraction of the sample rate is capped to it
+    max_cutoff_frac: float = 0.4
+    contact_lp_hz: float = 50.0
+    push_lp_hz: float = 15.0
+    swing_lp_hz: float = 10.0
+    arm_lp_hz: float = 4.0
+
+    contact_min_g: float = 3.0
+    stride_min_s: float = 0.4
+    stride_max_s: float = 1.0
+    push_window: tuple[float, float] = (0.10, 0.60)
+    swing_window: tuple[float, float] = (0.35, 0.95)
+    #: a contact is the largest ‖a‖ within ± this fraction of the stride period (*implementation*)
+    contact_window_frac: float = 0.5
+    arm_spacing_frac: float = 0.6
+    period_median_n: int = 5
+    #: strides older than this do not count toward the median period (*implementation*: bout start)
+    period_history_s: float = 5.0
+    #: half-width of the window of the dominant-period autocorrelation (*implementation*)
+    dominant_half_window_s: float = 1.5
+    #: period used when nothing else can be estimated (*implementation*)
+    fallback_period_s: float = 0.7
+    wrist_only_min_p2p_g: float = 0.3
+
+    #: holes up to this long are bridged by linear interpolation; longer ones are gaps (*implementation*)
+    max_fill_gap_s: float = 0.1
+    #: a lag is paired with the nearest limb event within ± this fraction of the stride (*implementation*)
+    pairing_window_frac: float = 0.5
+
+    target_model: str = "together"
+    baseline_n: int = 20
+    window_steps: int = 20
+
+    #: real-time core: samples whose zero-phase value has at least this many cut-off periods of
+    #: look-ahead are final (*implementation*; 2.5 periods leave < 1e-3 g of edge transient)
+    settle_periods: float = 2.5
+    #: real-time core: backward passes run every this many seconds of data (*implementation*)
+    hop_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.target_model not in TARGET_MODELS:
+            raise ConfigError(f"target model must be one of {', '.join(TARGET_MODELS)}, not {self.target_model!r}")
+        if not (0 < self.stride_min_s < self.stride_max_s):
+            raise ConfigError("stride_min_s must be positive and below stride_max_s")
+        if self.baseline_n < 1 or self.window_steps < 1:
+            raise ConfigError("baseline_n and window_steps must be at least 1")
+        if self.hop_s <= 0 or self.settle_periods <= 0:
+            raise ConfigError("hop_s and settle_periods must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DetectorConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(f"unknown detector setting(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})

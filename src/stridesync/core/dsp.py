@@ -1,0 +1,196 @@
+"""Signal primitives shared by the offline reference and the real-time core.
+
+Each is the single written form of one clause of MEASUREMENT.md: the filter
+design, the zero-phase initial conditions, the sub-sample refinement, the
+dominant period, and the hole/gap rule. The two analysers differ in how they
+walk the data, not in these definitions.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+from .config import DetectorConfig
+
+
+@lru_cache(maxsize=64)
+def lowpass_sos(cutoff_hz: float, sample_rate_hz: float, order: int = 4, max_frac: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+    """Butterworth low-pass as SOS, with the contract's cap of the cut-off at ``max_frac × fs``.
+
+    Returns ``(sos, zi_unit)``: ``zi_unit × x0`` is the filter's steady state for a constant input x0.
+    The arrays are cached and shared: callers must not modify them.
+    """
+    fc = min(float(cutoff_hz), max_frac * float(sample_rate_hz))
+    sos = signal.butter(order, fc, btype="low", fs=float(sample_rate_hz), output="sos")
+    zi = signal.sosfilt_zi(sos)
+    return sos, zi
+
+
+def effective_cutoff_hz(cutoff_hz: float, sample_rate_hz: float, max_frac: float = 0.4) -> float:
+    return min(float(cutoff_hz), max_frac * float(sample_rate_hz))
+
+
+def zero_phase(x: np.ndarray, sos: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """Forward-backward filtering of one contiguous segment.
+
+    Each pass starts in the steady state of its first input value (no padding),
+    so the forward pass can be reproduced sample by sample by a causal filter.
+    """
+    if len(x) == 0:
+        return np.asarray(x, dtype=float)
+    y, _ = signal.sosfilt(sos, x, zi=zi * x[0])
+    z, _ = signal.sosfilt(sos, y[::-1], zi=zi * y[-1])
+    return z[::-1]
+
+
+def refine_extremum(values: np.ndarray, i: int) -> tuple[float, float]:
+    """Parabola through samples i-1, i, i+1: (fractional index shift, vertex value).
+
+    The shift is limited to ±½ sample. At a segment edge (no neighbour) the bare sample is returned.
+    """
+    if i <= 0 or i >= len(values) - 1:
+        return 0.0, float(values[i])
+    ym, y0, yp = float(values[i - 1]), float(values[i]), float(values[i + 1])
+    den = ym - 2.0 * y0 + yp
+    if den == 0.0:
+        return 0.0, y0
+    shift = 0.5 * (ym - yp) / den
+    shift = min(0.5, max(-0.5, shift))
+    return shift, y0 - 0.25 * (ym - yp) * shift
+
+
+def sample_time(t: np.ndarray, i: int, shift: float) -> float:
+    """Time at fractional index ``i + shift``, interpolating the sample times linearly."""
+    if shift >= 0.0:
+        j = min(i + 1, len(t) - 1)
+    else:
+        j = max(i - 1, 0)
+    return float(t[i] + abs(shift) * (t[j] - t[i])) if j != i else float(t[i])
+
+
+def local_maxima(x: np.ndarray) -> np.ndarray:
+    """Indices i (not at either end) with x[i-1] < x[i] >= x[i+1]: a plateau counts once, at its start."""
+    if len(x) < 3:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero((x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])) + 1
+
+
+def dominant_period_s(x: np.ndarray, sample_rate_hz: float, min_s: float, max_s: float) -> float | None:
+    """Lag of the highest autocorrelation peak between ``min_s`` and ``max_s`` (parabola-refined).
+
+    ``None`` when the window is shorter than two maximal periods or shows no peak.
+    """
+    n = len(x)
+    lo = max(1, int(np.floor(min_s * sample_rate_hz)))
+    hi = int(np.ceil(max_s * sample_rate_hz))
+    if n < 2 * hi or hi + 1 >= n:
+        return None
+    xc = np.asarray(x, dtype=float) - float(np.mean(x))
+    energy = float(np.dot(xc, xc))
+    if energy <= 0.0:
+        return None
+    lags = np.arange(lo - 1, hi + 2)
+    ac = np.array([np.dot(xc[: n - k], xc[k:]) / (n - k) for k in lags])
+    inner = ac[1:-1]
+    peaks = np.flatnonzero((inner > ac[:-2]) & (inner >= ac[2:]))
+    if len(peaks) == 0:
+        return None
+    k = int(peaks[np.argmax(inner[peaks])]) + 1
+    shift, _ = refine_extremum(ac, k)
+    return float((lags[k] + shift) / sample_rate_hz)
+
+
+def fill_holes(t: np.ndarray, x: np.ndarray, nominal_dt: float, max_fill_gap_s: float,
+               t_prev: float | None = None, x_prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bridge short holes by linear interpolation; mark long ones as gaps.
+
+    ``t_prev``/``x_prev`` is the sample before ``t[0]`` (for streaming use). Returns
+    ``(t_out, x_out, new_segment)`` where ``new_segment[k]`` is True when output sample k
+    starts a new contiguous segment (it follows a gap longer than ``max_fill_gap_s``).
+    A hole is an interval over 1.5 nominal periods; it is filled with
+    ``round(dt / nominal_dt) - 1`` evenly spaced samples.
+    """
+    t = np.asarray(t, dtype=float)
+    x = np.asarray(x, dtype=float)
+    if t_prev is None:
+        tt, xx, first_new = t, x, True
+    else:
+        tt = np.concatenate(([t_prev], t))
+        xx = np.concatenate((np.asarray(x_prev, dtype=float)[None, ...], x))
+        first_new = False
+    dt = np.diff(tt)
+    holes = np.flatnonzero(dt > 1.5 * nominal_dt)
+    if len(holes) == 0:
+        new = np.zeros(len(t), dtype=bool)
+        if t_prev is None and len(t):
+            new[0] = first_new
+        return t, x, new
+    t_parts, x_parts, n_parts = [], [], []
+    start = 0
+    for h in holes:
+        t_parts.append(tt[start:h + 1])
+        x_parts.append(xx[start:h + 1])
+        n_parts.append(np.zeros(h + 1 - start, dtype=bool))
+        gap = dt[h]
+        if gap <= max_fill_gap_s:
+            m = int(round(gap / nominal_dt)) - 1
+            if m > 0:
+                frac = np.arange(1, m + 1) / (m + 1)
+                t_parts.append(tt[h] + frac * gap)
+                x_parts.append(xx[h] + frac[:, None] * (xx[h + 1] - xx[h]) if xx.ndim == 2 else xx[h] + frac * (xx[h + 1] - xx[h]))
+                n_parts.append(np.zeros(m, dtype=bool))
+        else:
+            n_parts.append(None)  # marker: next sample starts a segment
+        start = h + 1
+    t_parts.append(tt[start:])
+    x_parts.append(xx[start:])
+    n_parts.append(np.zeros(len(tt) - start, dtype=bool))
+    # resolve markers
+    flags = []
+    pending = False
+    for p in n_parts:
+        if p is None:
+            pending = True
+            continue
+        if pending and len(p):
+            p = p.copy()
+            p[0] = True
+            pending = False
+        flags.append(p)
+    t_out = np.concatenate(t_parts)
+    x_out = np.concatenate(x_parts)
+    new = np.concatenate(flags)
+    if t_prev is None:
+        if len(new):
+            new[0] = True
+    else:
+        t_out, x_out, new = t_out[1:], x_out[1:], new[1:]
+    return t_out, x_out, new
+
+
+def settle_samples(cutoff_hz: float, sample_rate_hz: float, cfg: DetectorConfig) -> int:
+    """Look-ahead, in samples, after which the real-time core treats a zero-phase value as final."""
+    fc = effective_cutoff_hz(cutoff_hz, sample_rate_hz, cfg.max_cutoff_frac)
+    return int(np.ceil(cfg.settle_periods * sample_rate_hz / fc))
+
+
+def period_from_history(history: list[tuple[float, float]], t: float, cfg: DetectorConfig) -> float | None:
+    """Median duration of the last ``period_median_n`` counted strides (either leg) that ended before t.
+
+    ``history`` holds ``(end_time_s, duration_s)`` in order of end time. Only strides that ended
+    within ``period_history_s`` before t count; ``None`` when fewer than ``period_median_n`` do
+    (the first strides of a bout, where the dominant period is used instead).
+    """
+    picked = []
+    for end, dur in reversed(history):
+        if end >= t:
+            continue
+        if end < t - cfg.period_history_s or len(picked) == cfg.period_median_n:
+            break
+        picked.append(dur)
+    if len(picked) < cfg.period_median_n:
+        return None
+    return float(np.median(picked))

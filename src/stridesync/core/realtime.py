@@ -1,0 +1,692 @@
+"""Real-time signal core: causal, streaming, chunk-invariant, and exact to the reference.
+
+The contract defines every event on zero-phase filtered signals of the whole
+recording. This core reproduces those instants while streaming:
+
+* The forward pass of each filter runs causally with carried state; it is the
+  same recursion as the reference's forward pass, so it matches it exactly.
+* The backward pass runs every ``hop_s`` of data (at sample indices fixed by the
+  data, not by how it was chunked) from the newest sample back over the last
+  ``settle`` samples; values with at least ``settle_periods`` cut-off periods of
+  look-ahead are final. When a segment ends (a gap, or the end of the session)
+  the final stretch is computed from the true end, exactly like the reference.
+* Decisions (is this peak the largest in its window? is this stride counted?)
+  are taken in time order, once every sample and every earlier decision they
+  depend on is final. They are therefore independent of chunking.
+
+Each event carries the instant of the reference feature; ``delays_s`` records how
+long after that instant (in data time) it was emitted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from ..errors import InputFormatError
+from ..model import Event, EventKind, Role, Side, Step
+from . import dsp
+from .config import DetectorConfig
+from .measures import RawStep, baseline_targets, raw_step, score_step, summarize, zero_targets
+from .reference import SHIN_SIGNALS, WRIST_SIGNALS, raw_signals
+
+log = logging.getLogger(__name__)
+
+INF = math.inf
+KEEP_S = 8.0  # history kept in the buffers: covers every look-back window with margin
+
+
+class _Buf:
+    """A growable 1-D array addressed by global sample index, trimmed from the front."""
+
+    def __init__(self, dtype=float):
+        self.a = np.empty(1024, dtype=dtype)
+        self.base = 0  # global index of a[0]
+        self.n = 0  # global index one past the last element
+
+    def extend(self, x: np.ndarray) -> None:
+        k = self.n - self.base
+        if k + len(x) > len(self.a):
+            new = np.empty(max(2 * len(self.a), k + len(x)), dtype=self.a.dtype)
+            new[:k] = self.a[:k]
+            self.a = new
+        self.a[k:k + len(x)] = x
+        self.n += len(x)
+
+    def view(self, lo: int, hi: int) -> np.ndarray:
+        return self.a[lo - self.base:hi - self.base]
+
+    def set(self, lo: int, x: np.ndarray) -> None:
+        self.a[lo - self.base:lo - self.base + len(x)] = x
+
+    def trim(self, keep_from: int) -> None:
+        drop = keep_from - self.base
+        if drop > len(self.a) // 2:
+            k = self.n - keep_from
+            self.a[:k] = self.a[drop:drop + k]
+            self.base = keep_from
+
+
+@dataclass
+class _Chan:
+    sos: np.ndarray
+    zi: np.ndarray
+    settle: int
+    state: np.ndarray | None = None
+    yf: _Buf = field(default_factory=_Buf)
+    z: _Buf = field(default_factory=_Buf)
+    settled: int = 0  # global index: z is final below it
+
+
+class RoleStream:
+    """One sensor's samples: hole filling, segments, streaming zero-phase filters."""
+
+    def __init__(self, role: Role, sample_rate_hz: float, cfg: DetectorConfig):
+        self.role, self.fs, self.cfg = role, float(sample_rate_hz), cfg
+        self.dt = 1.0 / self.fs
+        self.hop = max(1, int(round(cfg.hop_s * self.fs)))
+        names = SHIN_SIGNALS if role.is_shin else WRIST_SIGNALS
+        self.chans: dict[str, _Chan] = {}
+        for name, attr in names.items():
+            sos, zi = dsp.lowpass_sos(getattr(cfg, attr), self.fs, cfg.filter_order, cfg.max_cutoff_frac)
+            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(getattr(cfg, attr), self.fs, cfg))
+        self.t = _Buf()
+        self.seg = _Buf(dtype=np.int64)
+        self.n = 0
+        self.seg_id = -1
+        self.seg_start = 0
+        self.seg_open = False
+        self.finished = False
+        self.hop_next = 0
+        self.last_t: float | None = None
+        self.last_acc: np.ndarray | None = None
+
+    # ---------------------------------------------------------------- input
+    def push(self, t: np.ndarray, acc: np.ndarray) -> None:
+        if self.finished:
+            raise InputFormatError(f"{self.role}: samples after the end of the stream")
+        if len(t) == 0:
+            return
+        if np.any(np.diff(t) <= 0) or (self.last_t is not None and t[0] <= self.last_t):
+            raise InputFormatError(f"{self.role}: sample times must increase")
+        tf, af, new = dsp.fill_holes(t, acc, self.dt, self.cfg.max_fill_gap_s, self.last_t, self.last_acc)
+        self.last_t, self.last_acc = float(t[-1]), np.array(acc[-1], dtype=float)
+        cuts = list(np.flatnonzero(new)) + [len(tf)]
+        if cuts[0] != 0:
+            cuts.insert(0, 0)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            if new[a]:
+                self._start_segment()
+            self._append(tf[a:b], af[a:b])
+
+    def finish(self) -> None:
+        if self.seg_open:
+            self._close_segment()
+        self.finished = True
+
+    def _start_segment(self) -> None:
+        if self.seg_open:
+            self._close_segment()
+        self.seg_id += 1
+        self.seg_start = self.n
+        self.seg_open = True
+        self.hop_next = self.n + self.hop
+        for ch in self.chans.values():
+            ch.state = None
+            ch.settled = self.n
+
+    def _append(self, t: np.ndarray, acc: np.ndarray) -> None:
+        raw = raw_signals(self.role, acc)
+        for name, ch in self.chans.items():
+            x = raw[name]
+            if ch.state is None:
+                ch.state = ch.zi * x[0]
+            y, ch.state = signal.sosfilt(ch.sos, x, zi=ch.state)
+            ch.yf.extend(y)
+            ch.z.extend(np.full(len(x), np.nan))
+        self.t.extend(t)
+        self.seg.extend(np.full(len(t), self.seg_id, dtype=np.int64))
+        self.n += len(t)
+        while self.hop_next <= self.n:
+            self._backward(self.hop_next, final=False)
+            self.hop_next += self.hop
+
+    def _backward(self, e: int, final: bool) -> None:
+        for ch in self.chans.values():
+            s = ch.settled
+            new_settled = e if final else e - ch.settle
+            if new_settled <= s:
+                continue
+            y = ch.yf.view(s, e)
+            zb, _ = signal.sosfilt(ch.sos, y[::-1], zi=ch.zi * y[-1])
+            ch.z.set(s, zb[::-1][:new_settled - s])
+            ch.settled = new_settled
+
+    def _close_segment(self) -> None:
+        self._backward(self.n, final=True)
+        self.seg_open = False
+
+    def trim(self, needed_from_t: float = INF) -> None:
+        """Forget samples older than ``KEEP_S`` and than ``needed_from_t`` minus ``KEEP_S``."""
+        keep = max(0, self.n - int(KEEP_S * self.fs))
+        if needed_from_t < INF:
+            keep = min(keep, max(0, self.index_at(needed_from_t - KEEP_S)))
+        self.t.trim(keep)
+        self.seg.trim(keep)
+        for ch in self.chans.values():
+            ch.yf.trim(keep)
+            ch.z.trim(keep)
+
+    # ---------------------------------------------------------------- queries
+    def settled(self, name: str) -> int:
+        return self.chans[name].settled
+
+    def final_until_t(self, name: str) -> float:
+        """Every final value of ``name`` up to this time is known (inf once the stream ended)."""
+        if self.finished:
+            return INF
+        s = self.chans[name].settled
+        return self.time(s - 1) if s > 0 else -INF
+
+    def time(self, i: int) -> float:
+        return float(self.t.a[i - self.t.base])
+
+    def window(self, i: int, half_s: float) -> tuple[int, int]:
+        """Global index range [lo, hi) of i's segment within ±half_s of t[i] (among samples present)."""
+        ta = self.t.view(self.t.base, self.n)
+        ti = ta[i - self.t.base]
+        lo = int(np.searchsorted(ta, ti - half_s, side="left")) + self.t.base
+        hi = int(np.searchsorted(ta, ti + half_s, side="right")) + self.t.base
+        sg = self.seg.view(lo, hi)
+        sid = self.seg.a[i - self.seg.base]
+        inside = np.flatnonzero(sg == sid)
+        return lo + int(inside[0]), lo + int(inside[-1]) + 1
+
+    def window_ready(self, name: str, i: int, half_s: float) -> bool:
+        """All samples of i's segment within +half_s of t[i] are final."""
+        sid = self.seg.a[i - self.seg.base]
+        if sid != self.seg_id or not self.seg_open:
+            return True
+        s = self.chans[name].settled
+        return s > i and self.time(s - 1) >= self.time(i) + half_s
+
+    def refined(self, name: str, i: int) -> tuple[float, float]:
+        """Same parabola as the reference (``Prepared.refined``)."""
+        z = self.chans[name].z
+        if i - 1 < self.seg.base or i + 1 >= self.n or len(set(self.seg.view(i - 1, i + 2).tolist())) != 1:
+            return self.time(i), abs(float(z.a[i - z.base]))
+        shift, val = dsp.refine_extremum(z.view(i - 1, i + 2), 1)
+        return dsp.sample_time(self.t.view(i - 1, i + 2), 1, shift), abs(val)
+
+    def index_at(self, t: float) -> int:
+        """Global index of the first sample at or after t (among those kept)."""
+        return int(np.searchsorted(self.t.view(self.t.base, self.n), t, side="left")) + self.t.base
+
+
+@dataclass
+class _Cand:
+    t: float
+    role: Role
+    i: int
+
+
+class RealtimeCore:
+    """Streams blocks of samples per role in; emits events and steps, and keeps rolling statistics.
+
+    Parameters
+    ----------
+    sample_rates_hz : the nominal rate of each role that will stream. Only these roles are
+        expected; decisions that involve another role wait until it has delivered enough data
+        (or :meth:`finish` is called).
+    config : detector settings.
+
+    Use :meth:`push` for each block (any size), then :meth:`finish`. New events and steps are
+    returned by each call and accumulated in ``events_`` and ``steps_``.
+    """
+
+    def __init__(self, sample_rates_hz: dict[Role, float], *, config: DetectorConfig | None = None):
+        self.config = cfg = config or DetectorConfig()
+        if not sample_rates_hz:
+            raise InputFormatError("no sensor roles to analyse")
+        self.streams = {Role(r): RoleStream(Role(r), fs, cfg) for r, fs in sample_rates_hz.items()}
+        self.shins = [r for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN) if r in self.streams]
+        self.wrists = [r for r in (Role.LEFT_WRIST, Role.RIGHT_WRIST) if r in self.streams]
+        self.events_: list[Event] = []
+        self.steps_: list[Step] = []
+        self.delays_s: dict[EventKind, list[float]] = {k: [] for k in EventKind}
+        self.step_delays_s: list[float] = []
+        self._now = -INF
+        # shin state
+        self._scan = {r: 0 for r in self.shins}
+        self._cands = {r: deque() for r in self.shins}
+        self._history: list[tuple[float, float]] = []
+        self._last_contact: dict[Role, tuple[float, float, int, int, bool, int]] = {}
+        self._ordinal = {r: 0 for r in self.shins}
+        self._pending_strides = {r: deque() for r in self.shins}
+        self._covered: list[tuple[float, float]] = []
+        # wrist state
+        self._wscan = {r: 0 for r in self.wrists}
+        self._wcands = {r: deque() for r in self.wrists}
+        self._fwd: dict[Role, list[tuple[float, int, int, float]]] = {r: [] for r in self.wrists}
+        self._wcount = {r: deque() for r in self.wrists}  # events awaiting the in-bout decision
+        self._wonly_reported: dict[Role, set[int]] = {r: set() for r in self.wrists}
+        # emitted event times for pairing
+        self._times: dict[tuple[Role, EventKind], list[float]] = {}
+        self._pushes: list[tuple[float, Event, float, float]] = []  # heap-ish list sorted by time
+        self._raws: list[RawStep] = []
+        self._unscored: deque[RawStep] = deque()
+        self._targets = zero_targets() if cfg.target_model == "together" else None
+        self._push_q: list[Event] = []
+        self._push_seen = 0
+
+    # ================================================================ public API
+    def push(self, role: Role, time_s: np.ndarray, acc_g: np.ndarray) -> tuple[list[Event], list[Step]]:
+        """Feed one block of one sensor (session-clock times, (n, 3) accelerations in g)."""
+        role = Role(role)
+        if role not in self.streams:
+            raise InputFormatError(f"{role} was not declared when the core was created")
+        t = np.asarray(time_s, dtype=float)
+        acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
+        n_ev, n_st = len(self.events_), len(self.steps_)
+        if len(t):
+            self._now = max(self._now, float(t[-1]))
+        self.streams[role].push(t, acc)
+        self._run()
+        return self.events_[n_ev:], self.steps_[n_st:]
+
+    def finish(self) -> tuple[list[Event], list[Step]]:
+        """End of the session: close every segment and decide everything still pending."""
+        n_ev, n_st = len(self.events_), len(self.steps_)
+        for s in self.streams.values():
+            s.finish()
+        self._run()
+        if self._targets is None:
+            self._targets = baseline_targets(self._raws, self.config.baseline_n)
+        self._score_pending()
+        return self.events_[n_ev:], self.steps_[n_st:]
+
+    @property
+    def targets_ms(self) -> dict[str, float | None] | None:
+        return self._targets
+
+    def summary(self) -> dict:
+        """Whole-session statistics of what has been emitted so far."""
+        out = summarize(sorted(self.events_, key=lambda e: e.time_s), self.steps_, self._targets or zero_targets(), self.config)
+        out["detector"] = "realtime"
+        return out
+
+    def rolling(self) -> dict:
+        """Statistics over the last ``window_steps`` steps (the live view)."""
+        steps = self.steps_[-self.config.window_steps:]
+        if not steps:
+            return summarize([], [], self._targets or zero_targets(), self.config)
+        t0 = steps[0].time_s - steps[0].stride_time_s - 1.0
+        events = [e for e in self.events_ if e.time_s >= t0]
+        events.sort(key=lambda e: e.time_s)
+        return summarize(events, steps, self._targets or zero_targets(), self.config)
+
+    # ================================================================ machinery
+    def _run(self) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for r in self.shins:
+                self._scan_contacts(r)
+            progressed |= self._decide_contacts()
+            for r in self.shins:
+                progressed |= self._emit_strides(r)
+            for r in self.wrists:
+                self._scan_wrist(r)
+                progressed |= self._decide_wrist(r)
+                progressed |= self._count_wrist(r)
+            progressed |= self._make_steps()
+        for role, s in self.streams.items():
+            s.trim(self._needed_from(role))
+
+    def _needed_from(self, role: Role) -> float:
+        """Oldest time a pending decision about ``role`` may still look at."""
+        ts = [INF]
+        for q in (self._cands, self._wcands):
+            if role in q and q[role]:
+                ts.append(q[role][0].t)
+        if role in self._pending_strides and self._pending_strides[role]:
+            ts.append(self._pending_strides[role][0][0])
+        if role in self.shins:  # wrists may ask a shin for its dominant period
+            ts.extend(q[0].t for q in self._wcands.values() if q)
+        return min(ts)
+
+    def _emit(self, ev: Event) -> None:
+        self.events_.append(ev)
+        self.delays_s[ev.kind].append(self._now - ev.time_s)
+        lst = self._times.setdefault((ev.role, ev.kind), [])
+        bisect.insort(lst, ev.time_s)
+
+    # ---------------------------------------------------------------- contacts
+    def _scan_contacts(self, role: Role) -> None:
+        st = self.streams[role]
+        lim = st.settled("m") - 1  # i needs i+1 final
+        i0 = max(self._scan[role], st.t.base + 1)
+        if lim <= i0:
+            return
+        z = st.chans["m"].z
+        m = z.view(i0 - 1, lim + 1)
+        sg = st.seg.view(i0 - 1, lim + 1)
+        c = m[1:-1]
+        ok = (c > m[:-2]) & (c >= m[2:]) & (c >= self.config.contact_min_g) & (sg[1:-1] == sg[:-2]) & (sg[1:-1] == sg[2:])
+        for k in np.flatnonzero(ok):
+            i = i0 + int(k)
+            self._cands[role].append(_Cand(st.time(i), role, i))
+        self._scan[role] = lim
+
+    def _scan_frontier(self, role: Role) -> float:
+        """All contact candidates of ``role`` before this time have been found."""
+        st = self.streams[role]
+        if st.finished and self._scan[role] >= st.n - 1:
+            return INF
+        if st.n == 0:
+            return -INF
+        if self._scan[role] >= st.n:
+            return st.time(st.n - 1)
+        return st.time(self._scan[role])
+
+    def _leg_frontier(self, role: Role) -> float:
+        """All contact decisions of ``role`` before this time are taken."""
+        f = self._scan_frontier(role)
+        if self._cands[role]:
+            f = min(f, self._cands[role][0].t)
+        return f
+
+    def _decide_contacts(self) -> bool:
+        cfg = self.config
+        progressed = False
+        while True:
+            heads = [self._cands[r][0] for r in self.shins if self._cands[r]]
+            if not heads:
+                return progressed
+            c = min(heads, key=lambda c: (c.t, c.role.value))
+            # no earlier candidate may still appear on another leg
+            for r in self.shins:
+                if r is not c.role and self._scan_frontier(r) < c.t:
+                    return progressed
+            st = self.streams[c.role]
+            period = dsp.period_from_history(self._history, c.t, cfg)
+            if period is None:
+                if not st.window_ready("m", c.i, cfg.dominant_half_window_s):
+                    return progressed
+                lo, hi = st.window(c.i, cfg.dominant_half_window_s)
+                period = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            half = cfg.contact_window_frac * period
+            if not st.window_ready("m", c.i, half):
+                return progressed
+            self._cands[c.role].popleft()
+            progressed = True
+            lo, hi = st.window(c.i, half)
+            m = st.chans["m"].z
+            v = m.a[c.i - m.base]
+            before = m.view(lo, c.i)
+            after = m.view(c.i + 1, hi)
+            if (before.size and not v > before.max()) or (after.size and not v >= after.max()):
+                continue
+            self._accept_contact(c, st)
+
+    def _accept_contact(self, c: _Cand, st: RoleStream) -> None:
+        cfg = self.config
+        role = c.role
+        tc, amp = st.refined("m", c.i)
+        k = self._ordinal[role]
+        self._ordinal[role] += 1
+        seg = int(st.seg.a[c.i - st.seg.base])
+        prev = self._last_contact.get(role)
+        reported = False
+        if prev is not None and prev[5] == seg and cfg.stride_min_s <= tc - prev[0] <= cfg.stride_max_s:
+            self._history.append((tc, tc - prev[0]))
+            if not prev[4]:
+                self._emit(Event(role, EventKind.CONTACT, prev[0], prev[1], prev[3]))
+            self._emit(Event(role, EventKind.CONTACT, tc, amp, k))
+            reported = True
+            self._pending_strides[role].append((prev[0], tc, prev[3]))
+            bisect.insort(self._covered, (prev[0], tc))
+        self._last_contact[role] = (tc, amp, c.i, k, reported, seg)
+
+    def _emit_strides(self, role: Role) -> bool:
+        """Push and swing of counted strides, once their windows are final."""
+        cfg = self.config
+        st = self.streams[role]
+        q = self._pending_strides[role]
+        progressed = False
+        while q:
+            t0, t1, k = q[0]
+            T = t1 - t0
+            jobs = []
+            for kind, name, (a, b), sign in ((EventKind.PUSH, "ay", cfg.push_window, -1.0),
+                                            (EventKind.SWING, "ax", cfg.swing_window, 1.0)):
+                ta = st.t.view(st.t.base, st.n)
+                lo = int(np.searchsorted(ta, t0 + a * T, side="left")) + st.t.base
+                hi = int(np.searchsorted(ta, t0 + b * T, side="right")) + st.t.base
+                if st.settled(name) < hi + 1:
+                    return progressed
+                jobs.append((kind, name, lo, hi, sign))
+            q.popleft()
+            progressed = True
+            for kind, name, lo, hi, sign in jobs:
+                if hi <= lo:
+                    continue
+                z = st.chans[name].z
+                j = lo + int(np.argmax(sign * z.view(lo, hi)))
+                te, amp = st.refined(name, j)
+                self._emit(Event(role, kind, te, amp, k))
+        return progressed
+
+    def _shin_known_until(self, role: Role) -> float:
+        """Every ``push``/``swing`` of ``role`` before this time has been emitted."""
+        if role not in self.streams:
+            return INF
+        f = self._leg_frontier(role)
+        last = self._last_contact.get(role)
+        known = f if last is None or f > last[0] + self.config.stride_max_s else last[0]
+        if self._pending_strides[role]:
+            known = min(known, self._pending_strides[role][0][0])
+        return known
+
+    # ---------------------------------------------------------------- wrists
+    def _scan_wrist(self, role: Role) -> None:
+        st = self.streams[role]
+        lim = st.settled("ay") - 1
+        i0 = max(self._wscan[role], st.t.base + 1)
+        if lim <= i0:
+            return
+        z = st.chans["ay"].z
+        a = -z.view(i0 - 1, lim + 1)
+        sg = st.seg.view(i0 - 1, lim + 1)
+        c = a[1:-1]
+        ok = (c > a[:-2]) & (c >= a[2:]) & (sg[1:-1] == sg[:-2]) & (sg[1:-1] == sg[2:])
+        for k in np.flatnonzero(ok):
+            i = i0 + int(k)
+            self._wcands[role].append(_Cand(st.time(i), role, i))
+        self._wscan[role] = lim
+
+    def _legs_period(self, t: float) -> float | None:
+        """Spacing period at t from the legs; None while it cannot be known yet."""
+        cfg = self.config
+        for r in self.shins:
+            st = self.streams[r]
+            if self._leg_frontier(r) <= t + 1.0 / st.fs:
+                return None
+        p = dsp.period_from_history(self._history, t, cfg)
+        if p is not None:
+            return p
+        for r in self.shins:
+            st = self.streams[r]
+            if st.final_until_t("m") < t + cfg.dominant_half_window_s + 2.0 / st.fs:
+                return None
+            ta = st.t.view(st.t.base, st.n)
+            i = int(np.clip(np.searchsorted(ta, t), 0, len(ta) - 1))
+            if abs(ta[i] - t) > 1.5 / st.fs:
+                continue
+            lo, hi = st.window(i + st.t.base, cfg.dominant_half_window_s)
+            d = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s)
+            if d is not None:
+                return d
+        return cfg.fallback_period_s
+
+    def _decide_wrist(self, role: Role) -> bool:
+        cfg = self.config
+        st = self.streams[role]
+        q = self._wcands[role]
+        progressed = False
+        while q:
+            c = q[0]
+            if self.shins:
+                period = self._legs_period(c.t)
+                if period is None:
+                    return progressed
+            else:
+                if not st.window_ready("ay", c.i, cfg.dominant_half_window_s):
+                    return progressed
+                lo, hi = st.window(c.i, cfg.dominant_half_window_s)
+                period = dsp.dominant_period_s(st.chans["ay"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            half = cfg.arm_spacing_frac * period
+            if not st.window_ready("ay", c.i, half):
+                return progressed
+            q.popleft()
+            progressed = True
+            lo, hi = st.window(c.i, half)
+            z = st.chans["ay"].z
+            v = -z.a[c.i - z.base]
+            before = -z.view(lo, c.i)
+            after = -z.view(c.i + 1, hi)
+            if (before.size and not v > before.max()) or (after.size and not v >= after.max()):
+                continue
+            tf, amp = st.refined("ay", c.i)
+            fwd = self._fwd[role]
+            k = len(fwd)
+            seg = int(st.seg.a[c.i - st.seg.base])
+            fwd.append((tf, c.i, k, amp, seg))
+            if self.shins:
+                self._wcount[role].append(Event(role, EventKind.ARM_FWD, tf, amp, k))
+            if k >= 1:
+                ta, ia, ka, ampa, sega = fwd[k - 1]
+                if sega == seg and cfg.stride_min_s <= tf - ta <= cfg.stride_max_s:
+                    seg_vals = z.view(ia, c.i + 1)
+                    j = ia + 1 + int(np.argmax(seg_vals[1:-1]))
+                    tb, ampb = st.refined("ay", j)
+                    back = Event(role, EventKind.ARM_BACK, tb, ampb, ka)
+                    if self.shins:
+                        self._wcount[role].append(back)
+                    elif seg_vals.max() - seg_vals.min() >= cfg.wrist_only_min_p2p_g:
+                        rep = self._wonly_reported[role]
+                        if ka not in rep:
+                            self._emit(Event(role, EventKind.ARM_FWD, ta, ampa, ka))
+                        self._emit(back)
+                        self._emit(Event(role, EventKind.ARM_FWD, tf, amp, k))
+                        rep.update((ka, k))
+        return progressed
+
+    def _count_wrist(self, role: Role) -> bool:
+        """Legs present: a wrist event counts when it lies inside a counted stride of either leg."""
+        q = self._wcount[role]
+        if not self.shins or not q:
+            return False
+        q_sorted = sorted(q, key=lambda e: e.time_s)
+        q.clear()
+        q.extend(q_sorted)
+        progressed = False
+        smax = self.config.stride_max_s
+        while q:
+            ev = q[0]
+            if self._is_covered(ev.time_s):
+                self._emit(ev)
+            elif all(self._leg_frontier(r) > ev.time_s + smax for r in self.shins):
+                pass  # outside every bout: dropped
+            else:
+                return progressed
+            q.popleft()
+            progressed = True
+        return progressed
+
+    def _is_covered(self, t: float) -> bool:
+        iv = self._covered
+        k = bisect.bisect_right(iv, (t, INF))
+        for j in range(max(0, k - 4), k):
+            a, b = iv[j]
+            if a <= t <= b:
+                return True
+        return False
+
+    def _wrist_known_until(self, role: Role) -> float:
+        """Every reported event of this wrist before this time has been emitted."""
+        if role not in self.streams:
+            return INF
+        st = self.streams[role]
+        q = self._wcands[role]
+        if st.finished and not q and self._wscan[role] >= st.n - 1:
+            f = INF
+        elif st.n == 0:
+            f = -INF
+        else:
+            f = q[0].t if q else (st.time(self._wscan[role]) if self._wscan[role] < st.n else st.time(st.n - 1))
+        fwd = self._fwd[role]
+        known = f
+        if fwd and f <= fwd[-1][0] + self.config.stride_max_s:
+            known = fwd[-1][0]
+        if self._wcount[role]:
+            known = min(known, self._wcount[role][0].time_s)
+        return known
+
+    # ---------------------------------------------------------------- steps
+    def _make_steps(self) -> bool:
+        cfg = self.config
+        progressed = False
+        for e in self.events_[self._push_seen:]:
+            if e.kind is EventKind.PUSH:
+                bisect.insort(self._push_q, e, key=lambda x: x.time_s)
+        self._push_seen = len(self.events_)
+        while self._push_q:
+            p = self._push_q[0]
+            side = p.role.side
+            # every earlier push must be known
+            if any(self._shin_known_until(r) < p.time_s for r in self.shins if r is not p.role):
+                return progressed
+            contacts = self._times[(p.role, EventKind.CONTACT)]
+            k = bisect.bisect_left(contacts, p.time_s)
+            c0, c1 = contacts[k - 1], contacts[k]
+            win = cfg.pairing_window_frac * (c1 - c0)
+            need = p.time_s + win
+            if (self._shin_known_until(side.other.shin) <= need
+                    or self._wrist_known_until(side.wrist) <= need
+                    or self._wrist_known_until(side.other.wrist) <= need):
+                return progressed
+            self._push_q.pop(0)
+            progressed = True
+            raw = raw_step(p, c0, c1, self._times.get((side.other.shin, EventKind.SWING), []),
+                           self._times.get((side.wrist, EventKind.ARM_FWD), []),
+                           self._times.get((side.other.wrist, EventKind.ARM_BACK), []), cfg)
+            self._raws.append(raw)
+            self._unscored.append(raw)
+            if self._targets is None and self._baseline_ready():
+                self._targets = baseline_targets(self._raws, cfg.baseline_n)
+            self._score_pending()
+        return progressed
+
+    def _baseline_ready(self) -> bool:
+        n = self.config.baseline_n
+        need = {"swing_lag": len(self.shins) == 2, "ipsi_arm_lag": bool(self.wrists) and bool(self.shins),
+                "contra_arm_lag": bool(self.wrists) and len(self.shins) >= 1}
+        for k, name in enumerate(("swing_lag", "ipsi_arm_lag", "contra_arm_lag")):
+            if need[name] and sum(1 for r in self._raws if r.lags_ms[k] is not None) < n:
+                return False
+        return True
+
+    def _score_pending(self) -> None:
+        if self._targets is None:
+            return
+        while self._unscored:
+            raw = self._unscored.popleft()
+            self.steps_.append(score_step(raw, self._targets))
+            self.step_delays_s.append(self._now - raw.time_s)

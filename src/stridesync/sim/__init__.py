@@ -1,0 +1,563 @@
+"""Simulated runner: four body-worn IMUs (shins and wrists) with known design truth.
+
+Why a simulator: StrideSync's detectors, lag measures and reports need recordings where the true
+instants of every event are known. Real data has no such truth for push, swing and arm timing, so
+this model *designs* the instants (with lags between limbs that the caller chooses) and renders
+sensor signals from a planar multi-limb kinematic model (see :mod:`stridesync.sim._body`), so the
+waveforms carry the gravity projection, pelvis bounce, impacts and soft-tissue wobble that the
+real sensors see.
+
+Quick use::
+
+    from stridesync.sim import SimParams, simulate
+    res = simulate(SimParams(duration_s=60, swing_lag_ms=40), seed=1)
+    res.recording[Role.LEFT_SHIN].acc_g        # what the sensor delivers (g, body frame)
+    res.design_events                           # the instants the model put the features at
+
+Calibration against real data (adeptdata ankle, StrikeWatch wrist) is documented and tested in
+``tests/test_sim.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Mapping
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from ..errors import ConfigError
+from ..model import ROLES, Event, EventKind, Recording, Role, RoleSamples, Side
+from . import _body as body
+from ._features import LP_ARM_HZ, LP_CONTACT_HZ, LP_PUSH_HZ, LP_SWING_HZ, lowpass, window_extremum
+from ._gait import RUN, Gait, LegTimeline, build_gait
+
+__all__ = ["SimParams", "SimResult", "simulate"]
+
+log = logging.getLogger(__name__)
+
+#: Impact transient on the tibia: damped oscillation, mostly axial (x).
+IMPACT_FREQ_HZ = 28.0
+IMPACT_DECAY_S = 0.012
+#: Soft-tissue wobble after each foot strike.
+WOBBLE_FREQ_HZ = 16.0
+WOBBLE_DECAY_S = 0.035
+#: Fraction of the shin impact that reaches the wrist, and its ringing.
+WRIST_IMPACT_RATIO = 0.04
+WRIST_IMPACT_FREQ_HZ = 12.0
+WRIST_IMPACT_DECAY_S = 0.045
+#: Horizontal ground reaction (braking then propulsion), peak in g of body weight.
+GRF_HORIZONTAL_G = 0.35
+#: Walking excursion relative to running.
+WALK_LEG_SCALE = 0.5
+WALK_ARM_SCALE = 0.4
+#: Trunk transmission of the pelvis bounce to the shoulder.
+SHOULDER_BOUNCE_RATIO = 0.6
+ELBOW_FLEXION_DEG = 80.0
+ARM_MEAN_DEG = -8.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimParams:
+    """Everything the simulated session is made of. Units are in the names.
+
+    Lags follow MEASUREMENT.md §3: each is the design time of the limb's feature minus the stance
+    leg's ``push``; positive is late. ``lag_drift_ms_per_min`` adds (swing, ipsi arm, contra arm)
+    drift over the session, e.g. a swing that gets later as the runner tires. ``*_lr_ratio`` is the
+    left/right amplitude ratio of that limb (1 = symmetric; 1.1 = left 10 % larger than right).
+
+    Amplitudes: ``impact_g`` is the median peak tibial acceleration (‖a‖ at contact);
+    ``swing_amp_g`` the shank's centripetal ω²r at the sensor at the starting cadence (the swing
+    event also carries ~1 g of gravity and the thigh's share); ``push_amp_g`` the depth of the
+    tangential push-off dip; ``arm_amp_g`` the wrist's tangential acceleration at the turnarounds.
+    """
+
+    duration_s: float = 120.0
+    cadence_spm: float = 175.0
+    cadence_drift_spm_per_min: float = 0.0
+    stride_cv_pct: float = 1.5
+    duty_factor: float = 0.35
+    swing_lag_ms: float = 0.0
+    ipsi_arm_lag_ms: float = 0.0
+    contra_arm_lag_ms: float = 0.0
+    lag_drift_ms_per_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    swing_lag_sd_ms: float = 3.0
+    arm_lag_sd_ms: float = 8.0
+    push_amp_g: float = 1.5
+    swing_amp_g: float = 3.5
+    arm_amp_g: float = 1.6
+    impact_g: float = 7.0
+    impact_cv_pct: float = 12.0
+    push_lr_ratio: float = 1.0
+    swing_lr_ratio: float = 1.0
+    arm_lr_ratio: float = 1.0
+    impact_lr_ratio: float = 1.0
+    noise_g: float = 0.02
+    bias_g: float = 0.01
+    shin_range_g: float = 32.0
+    wrist_range_g: float = 16.0
+    gyro: bool = True
+    gyro_noise_dps: float = 1.0
+    gyro_range_dps: float = 2000.0
+    sample_rate_hz: Mapping[Role, float] = field(default_factory=dict)
+    standing_start_s: float = 5.0
+    standing_end_s: float = 5.0
+    walking: tuple[tuple[float, float], ...] = ()
+    walk_cadence_spm: float = 110.0
+    walk_impact_g: float = 1.0
+    clock_offset_s: Mapping[Role, float] = field(default_factory=dict)
+    clock_drift_ppm: Mapping[Role, float] = field(default_factory=dict)
+    dropouts: tuple[tuple[Role, float, float], ...] = ()
+    roles: tuple[Role, ...] = ROLES
+
+    def __post_init__(self) -> None:
+        def bad(msg: str) -> None:
+            raise ConfigError(f"SimParams: {msg}")
+
+        if self.duration_s <= 0:
+            bad("duration_s must be > 0")
+        if not 120.0 <= self.cadence_spm <= 240.0:
+            bad(f"cadence_spm {self.cadence_spm} outside 120..240 (running strides must be 0.5..1.0 s)")
+        if not 0.2 <= self.duty_factor <= 0.45:
+            bad(f"duty_factor {self.duty_factor} outside 0.2..0.45")
+        if not 0.0 <= self.stride_cv_pct <= 10.0:
+            bad("stride_cv_pct must be in 0..10")
+        for r in self.roles:
+            if not isinstance(r, Role):
+                bad(f"roles must be Role members, got {r!r}")
+        for r, hz in self.sample_rate_hz.items():
+            if not 100.0 <= hz <= 400.0:
+                bad(f"sample_rate_hz[{r}] = {hz} outside 100..400")
+        if self.standing_start_s < 0 or self.standing_end_s < 0:
+            bad("standing durations must be >= 0")
+        if self.standing_start_s + self.standing_end_s >= self.duration_s:
+            bad("standing_start_s + standing_end_s leaves no time to run")
+        for a, b in self.walking:
+            if not 0 <= a < b <= self.duration_s:
+                bad(f"walking segment ({a}, {b}) outside the session")
+        for role, a, b in self.dropouts:
+            if not isinstance(role, Role) or b <= a:
+                bad(f"dropout ({role}, {a}, {b}) must be (Role, start_s, end_s) with end > start")
+        if min(self.impact_g, self.swing_amp_g, self.arm_amp_g, self.push_amp_g) <= 0:
+            bad("amplitudes must be > 0")
+        if self.impact_g < 3.5:
+            log.warning("impact_g %.1f is close to the 3 g contact threshold; contacts may be missed", self.impact_g)
+        # the designed features must stay inside the contract's windows at every cadence reached
+        minutes = self.duration_s / 60.0
+        cad_end = self.cadence_spm + self.cadence_drift_spm_per_min * minutes
+        if not 120.0 <= cad_end <= 240.0:
+            bad(f"cadence drifts to {cad_end:.0f} spm, outside 120..240")
+        for cad in (self.cadence_spm, cad_end):
+            stride_s = 120.0 / cad
+            for lag0, drift, name in (
+                (self.swing_lag_ms, self.lag_drift_ms_per_min[0], "swing"),
+                (self.ipsi_arm_lag_ms, self.lag_drift_ms_per_min[1], "ipsi_arm"),
+                (self.contra_arm_lag_ms, self.lag_drift_ms_per_min[2], "contra_arm"),
+            ):
+                for lag_ms in (lag0, lag0 + drift * minutes):
+                    frac = lag_ms / 1000.0 / stride_s
+                    if name == "swing":
+                        ph = 0.5 + self.duty_factor + frac
+                        if not self.duty_factor + 0.15 <= ph <= 0.92:
+                            bad(
+                                f"swing lag {lag_ms:.0f} ms puts the swing peak at {100 * ph:.0f} % of the "
+                                f"stride at {cad:.0f} spm; it must stay within {100 * (self.duty_factor + 0.15):.0f}..92 %"
+                            )
+                    elif abs(frac) > 0.2:
+                        bad(f"{name} lag {lag_ms:.0f} ms exceeds 20 % of the stride at {cad:.0f} spm")
+            if abs(self.ipsi_arm_lag_ms - self.contra_arm_lag_ms) / 1000.0 > 0.25 * stride_s:
+                bad("ipsi and contra arm lags differ by more than 25 % of a stride")
+
+    def rate_hz(self, role: Role) -> float:
+        """Sample rate of a role, Hz (200 unless set)."""
+        return float(self.sample_rate_hz.get(role, 200.0))
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """A simulated session and its design truth.
+
+    Attributes
+    ----------
+    recording : Recording
+        What the sensors deliver, on the session clock: noise, bias, clipping, dropouts, per-role rates.
+    clean : Recording
+        Same roles, same motion and sample times, without noise, bias, clipping or dropouts.
+    sensor_time_s : dict[Role, np.ndarray]
+        Each delivered sample's time on the sensor's own clock (offset + drift), aligned with
+        ``recording[role].time_s``.
+    design_events : list[Event]
+        The instants the model put the features at, sorted by time. Only counted running strides
+        carry events (MEASUREMENT.md §2), wrist events only inside running bouts. Design events do
+        not know about dropouts or clipping. Amplitudes are read from the clean signal after the
+        contract's filters.
+    params : SimParams
+    """
+
+    recording: Recording
+    clean: Recording
+    sensor_time_s: dict[Role, np.ndarray]
+    design_events: list[Event]
+    params: SimParams
+
+
+# --------------------------------------------------------------------------------------------------
+# rendering
+
+
+def _pelvis(gait: Gait, t: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Specific force of the pelvis (fwd, up, left), g, from the two legs' ground reactions.
+
+    Each stance is a half-sine of vertical force scaled so its stride mean is 1 g (peak
+    π·T/(4·contact)), and one sine period of braking-then-propulsion horizontally.
+    """
+    up = np.zeros_like(t)
+    fwd = np.zeros_like(t)
+    for leg in gait.legs.values():
+        k = np.clip(np.searchsorted(leg.contacts_s, t, side="right") - 1, 0, len(leg.contacts_s) - 1)
+        tau = t - leg.contacts_s[k]
+        d = leg.push_s[k] - leg.contacts_s[k]
+        inside = (tau >= 0) & (tau < d)
+        peak = np.pi * leg.stride_s[k] / (4.0 * d)
+        up += np.where(inside, peak * np.sin(np.pi * tau / d), 0.0)
+        fwd += np.where(inside, -GRF_HORIZONTAL_G * np.sin(2 * np.pi * tau / d), 0.0)
+    left = gait.legs[Side.LEFT]
+    sway = np.interp(t, left.contacts_s, np.arange(len(left.contacts_s)))
+    lat = 0.08 * np.sin(2 * np.pi * sway)
+    return act * fwd, 1.0 + act * (up - 1.0), act * lat
+
+
+def _phase(knots_t: np.ndarray, knots_psi: np.ndarray, t: np.ndarray) -> body.Phase:
+    """Monotone (PCHIP) stride-phase warp through the design knots."""
+    order = np.argsort(knots_t)
+    kt, kp = knots_t[order], knots_psi[order]
+    keep = np.ones(len(kt), bool)
+    # drop knots that would make the warp non-monotone (only happens outside designed strides)
+    last_t, last_p = -np.inf, -np.inf
+    for i in range(len(kt)):
+        if kt[i] <= last_t + 1e-4 or kp[i] <= last_p + 1e-3:
+            keep[i] = False
+        else:
+            last_t, last_p = kt[i], kp[i]
+    f = PchipInterpolator(kt[keep], kp[keep], extrapolate=True)
+    return body.Phase(f(t), f.derivative(1)(t), f.derivative(2)(t))
+
+
+def _transient(t: np.ndarray, onsets_s: np.ndarray, amp: np.ndarray, freq_hz: float, decay_s: float) -> np.ndarray:
+    """Sum of unit-peak damped sines starting at ``onsets_s`` (only the latest onset is active)."""
+    k = np.searchsorted(onsets_s, t, side="right") - 1
+    valid = k >= 0
+    kk = np.clip(k, 0, len(onsets_s) - 1)
+    tau = t - onsets_s[kk]
+    out = np.where(valid & (tau < 12 * decay_s), amp[kk] * body.damped_sine(tau, freq_hz, decay_s), 0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class _ShinCal:
+    push_psi: float
+    swing_psi: float
+    contact_shift_s: float
+    impact_scale: float
+
+
+@dataclass(frozen=True)
+class _ArmCal:
+    fwd_psi: float
+    back_psi: float
+
+
+def _lr(ratio: float, side: Side) -> float:
+    return ratio ** (0.5 if side is Side.LEFT else -0.5)
+
+
+def _shin_amps(p: SimParams, side: Side) -> tuple[float, float]:
+    """(swing excursion scale, push depth g) for one shank."""
+    stride_s = 120.0 / p.cadence_spm
+    omega = body.shank_peak_rate_per_phase() / stride_s
+    target = p.swing_amp_g * _lr(p.swing_lr_ratio, side) * body.G_MS2
+    scale = float(np.sqrt(target / body.SHIN_SENSOR_M) / omega)
+    return scale, p.push_amp_g * _lr(p.push_lr_ratio, side)
+
+
+def _render_shin(
+    p: SimParams, gait: Gait, side: Side, t: np.ndarray, cal: _ShinCal | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clean specific force (n, 3) in g and angular rate (n, 3) in deg/s of one shin sensor."""
+    leg = gait.legs[side]
+    k = np.arange(len(leg.contacts_s), dtype=float)
+    if cal is None:  # calibration: uniform phase within each stride
+        kt, kp = leg.contacts_s, k
+    else:
+        ok = np.isfinite(leg.swing_s)
+        kt = np.concatenate([leg.contacts_s, leg.push_s, leg.swing_s[ok]])
+        kp = np.concatenate([k, k + cal.push_psi, k[ok] + cal.swing_psi])
+    ph = _phase(kt, kp, t)
+    act, run = gait.segments.levels(t)
+    gain = act * (WALK_LEG_SCALE + (1 - WALK_LEG_SCALE) * run)
+    scale, push_g = _shin_amps(p, side)
+    th, (a_fwd, a_up) = body.shin_kinematics(ph, gain, swing_scale=scale, push_depth_g=push_g, push_psi=body.PUSH_PHASE)
+    f_fwd, f_up, f_lat = _pelvis(gait, t, act)
+    acc = body.to_body(f_fwd + a_fwd, f_up + a_up, f_lat, th[0])
+    # foot-strike impact, timed so that the contract's contact peak lands on the design contact
+    shift = 0.0 if cal is None else cal.contact_shift_s
+    iscale = 1.0 if cal is None else cal.impact_scale
+    onset = leg.contacts_s - body.damped_sine_peak_s(IMPACT_FREQ_HZ, IMPACT_DECAY_S) - shift
+    amp = p.impact_g * iscale * leg.impact_g
+    acc[:, 0] += _transient(t, onset, amp, IMPACT_FREQ_HZ, IMPACT_DECAY_S)
+    acc[:, 1] += _transient(t, onset + 0.003, -0.3 * amp, IMPACT_FREQ_HZ, IMPACT_DECAY_S)
+    acc[:, 1] += _transient(t, onset + 0.010, 0.12 * amp, WOBBLE_FREQ_HZ, WOBBLE_DECAY_S)
+    acc[:, 2] += _transient(t, onset + 0.006, 0.10 * amp, WOBBLE_FREQ_HZ * 0.85, WOBBLE_DECAY_S)
+    gyro = np.zeros_like(acc)
+    gyro[:, 2] = -np.rad2deg(th[1])
+    return acc, gyro
+
+
+def _arm_swing_rad(p: SimParams, side: Side) -> float:
+    """Shoulder swing amplitude that gives ``arm_amp_g`` tangential acceleration at the turnarounds."""
+    omega = 2 * np.pi * p.cadence_spm / 120.0
+    el = np.deg2rad(ELBOW_FLEXION_DEG)
+    r_eff = np.sqrt(body.UPPER_ARM_M**2 + body.FOREARM_SENSOR_M**2 + 2 * body.UPPER_ARM_M * body.FOREARM_SENSOR_M * np.cos(el))
+    return float(p.arm_amp_g * _lr(p.arm_lr_ratio, side) * body.G_MS2 / (omega**2 * r_eff))
+
+
+def _render_wrist(
+    p: SimParams, gait: Gait, side: Side, t: np.ndarray, cal: _ArmCal | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clean specific force (n, 3) in g and angular rate (n, 3) in deg/s of one wrist sensor."""
+    arm = gait.arms[side]
+    k = np.arange(len(arm.fwd_s), dtype=float)
+    if cal is None:
+        kt, kp = arm.fwd_s, k
+    else:
+        ok = np.isfinite(arm.back_s)
+        kt = np.concatenate([arm.fwd_s, arm.back_s[ok]])
+        kp = np.concatenate([k + cal.fwd_psi, k[ok] + cal.back_psi])
+    ph = _phase(kt, kp, t)
+    act, run = gait.segments.levels(t)
+    gain = act * (WALK_ARM_SCALE + (1 - WALK_ARM_SCALE) * run)
+    th, (a_fwd, a_up), tang = body.arm_kinematics(
+        ph,
+        gain,
+        swing_rad=_arm_swing_rad(p, side),
+        mean_rad=np.deg2rad(ARM_MEAN_DEG),
+        elbow_rad=np.deg2rad(ELBOW_FLEXION_DEG),
+    )
+    f_fwd, f_up, f_lat = _pelvis(gait, t, act)
+    sh_fwd = SHOULDER_BOUNCE_RATIO * f_fwd
+    sh_up = 1.0 + SHOULDER_BOUNCE_RATIO * (f_up - 1.0)
+    sign = 1.0 if side is Side.LEFT else -1.0  # forward swing crosses toward the midline
+    lat = 0.5 * f_lat - sign * 0.25 * tang
+    acc = body.to_body(sh_fwd + a_fwd, sh_up + a_up, lat, th[0])
+    for leg in gait.legs.values():
+        amp = WRIST_IMPACT_RATIO * p.impact_g * leg.impact_g
+        onset = leg.contacts_s + 0.015
+        tr = _transient(t, onset, amp, WRIST_IMPACT_FREQ_HZ, WRIST_IMPACT_DECAY_S)
+        acc[:, 0] += tr
+        acc[:, 1] += 0.6 * tr
+    gyro = np.zeros_like(acc)
+    gyro[:, 2] = -np.rad2deg(th[1])
+    return acc, gyro
+
+
+# --------------------------------------------------------------------------------------------------
+# calibration: where do the contract's features land on the templates?
+
+
+_CAL_FIELDS = (
+    "cadence_spm", "duty_factor", "swing_lag_ms", "ipsi_arm_lag_ms", "contra_arm_lag_ms", "push_amp_g",
+    "swing_amp_g", "arm_amp_g", "impact_g", "push_lr_ratio", "swing_lr_ratio", "arm_lr_ratio",
+)
+
+
+def _calibrate(p: SimParams, role: Role) -> _ShinCal | _ArmCal:
+    """Cached :func:`_calibrate_key` on the parameters that move the features."""
+    key = tuple((name, getattr(p, name)) for name in _CAL_FIELDS)
+    return _calibrate_key(key, role, p.rate_hz(role))
+
+
+@lru_cache(maxsize=64)
+def _calibrate_key(key: tuple, role: Role, fs: float) -> _ShinCal | _ArmCal:
+    """Render a few stationary strides at this role's rate and find the contract features.
+
+    The results become the template phases at which the design knots are placed, so that after
+    the contract's filters each feature falls on its design instant.
+    """
+    p = SimParams(**dict(key), sample_rate_hz={role: fs}, roles=(role,))
+    stride_s = 120.0 / p.cadence_spm
+    n_strides = 14
+    dur = n_strides * stride_s + 3.0
+    ps = replace(p, duration_s=dur, standing_start_s=0.0, standing_end_s=0.0)
+    gait = build_gait(ps, np.random.default_rng(0), stationary=True)
+    t = np.arange(0.0, dur, 1.0 / fs)
+    side = role.side
+    if role.is_shin:
+        acc, _ = _render_shin(ps, gait, side, t, None)
+        leg = gait.legs[side]
+        norm = lowpass(np.linalg.norm(acc, axis=1), LP_CONTACT_HZ, fs)
+        ay = lowpass(acc[:, 1], LP_PUSH_HZ, fs)
+        ax = lowpass(acc[:, 0], LP_SWING_HZ, fs)
+        shifts, amps, pp, sp = [], [], [], []
+        good = (leg.contacts_s > 1.0) & (leg.contacts_s + leg.stride_s < dur - 1.0)
+        for c, T in zip(leg.contacts_s[good], leg.stride_s[good]):
+            tc, ac = window_extremum(t, norm, c - 0.15 * T, c + 0.15 * T, maximum=True)
+            tp, _ = window_extremum(t, ay, tc + 0.10 * T, tc + 0.60 * T, maximum=False)
+            tw, _ = window_extremum(t, ax, tc + 0.35 * T, tc + 0.95 * T, maximum=True)
+            shifts.append(tc - c)
+            amps.append(ac)
+            pp.append((tp - c) / T)
+            sp.append((tw - c) / T)
+        cal = _ShinCal(
+            push_psi=float(np.median(pp)),
+            swing_psi=float(np.median(sp)),
+            contact_shift_s=float(np.median(shifts)),
+            impact_scale=float(p.impact_g / np.median(amps)),
+        )
+    else:
+        acc, _ = _render_wrist(ps, gait, side, t, None)
+        arm = gait.arms[side]
+        ay = lowpass(acc[:, 1], LP_ARM_HZ, fs)
+        fp, bp = [], []
+        good = arm.fwd_s[(arm.fwd_s > 1.0) & (arm.fwd_s < dur - 1.0)]
+        for f0, f1 in zip(good[:-1], good[1:]):
+            T = f1 - f0
+            tf, _ = window_extremum(t, ay, f0 - 0.3 * T, f0 + 0.3 * T, maximum=False)
+            tf1, _ = window_extremum(t, ay, f1 - 0.3 * T, f1 + 0.3 * T, maximum=False)
+            tb, _ = window_extremum(t, ay, tf, tf1, maximum=True)
+            fp.append((tf - f0) / T)
+            bp.append((tb - f0) / T)
+        cal = _ArmCal(fwd_psi=float(np.median(fp)), back_psi=float(np.median(bp)))
+    log.debug("calibration %s at %.0f Hz: %s", role, fs, cal)
+    return cal
+
+
+# --------------------------------------------------------------------------------------------------
+# sensor: clocks, noise, clipping, dropouts
+
+
+def _sample_times(p: SimParams, role: Role) -> tuple[np.ndarray, np.ndarray]:
+    """(session times, sensor-clock times) of every tick the sensor would produce in the session.
+
+    The sensor ticks uniformly on its own clock, ``sensor = offset + session × (1 + drift_ppm·1e-6)``.
+    """
+    fs = p.rate_hz(role)
+    off = float(p.clock_offset_s.get(role, 0.0))
+    k = 1.0 + 1e-6 * float(p.clock_drift_ppm.get(role, 0.0))
+    n0 = int(np.ceil(off * fs - 1e-9))
+    n1 = int(np.floor((off + p.duration_s * k) * fs - 1e-9))
+    sensor = np.arange(n0, n1 + 1) / fs
+    session = (sensor - off) / k
+    keep = (session >= 0.0) & (session < p.duration_s)
+    return session[keep], sensor[keep]
+
+
+def _design_events(p: SimParams, gait: Gait, clean: Recording) -> list[Event]:
+    """Design instants of counted strides, with amplitudes read from the filtered clean signal."""
+    events: list[Event] = []
+    bouts: list[tuple[float, float]] = []
+    for side in (Side.LEFT, Side.RIGHT):
+        leg: LegTimeline = gait.legs[side]
+        counted = leg.counted
+        reported = counted | np.concatenate([[False], counted[:-1]])
+        idx = np.cumsum(reported) - 1
+        role = side.shin
+        seg_id = gait.segments.run_segment_id(leg.contacts_s)
+        for sid in np.unique(seg_id[reported]):
+            sel = reported & (seg_id == sid)
+            bouts.append((float(leg.contacts_s[sel].min()), float(leg.contacts_s[sel].max())))
+        if role not in clean:
+            continue
+        rs = clean[role]
+        fs = rs.sample_rate_hz
+        norm = lowpass(np.linalg.norm(rs.acc_g, axis=1), LP_CONTACT_HZ, fs)
+        ay = lowpass(rs.acc_g[:, 1], LP_PUSH_HZ, fs)
+        ax = lowpass(rs.acc_g[:, 0], LP_SWING_HZ, fs)
+        amp = lambda sig, tt: float(abs(np.interp(tt, rs.time_s, sig)))  # noqa: E731
+        for k in np.flatnonzero(reported):
+            c = float(leg.contacts_s[k])
+            events.append(Event(role, EventKind.CONTACT, c, amp(norm, c), int(idx[k])))
+            if counted[k]:
+                pk = float(leg.push_s[k])
+                events.append(Event(role, EventKind.PUSH, pk, amp(ay, pk), int(idx[k])))
+                if np.isfinite(leg.swing_s[k]):
+                    w = float(leg.swing_s[k])
+                    events.append(Event(role, EventKind.SWING, w, amp(ax, w), int(idx[k])))
+    # merge overlapping bouts of the two legs
+    merged: list[list[float]] = []
+    for a, b in sorted(bouts):
+        if merged and a <= merged[-1][1] + 1.0:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    for side in (Side.LEFT, Side.RIGHT):
+        role = side.wrist
+        if role not in clean:
+            continue
+        arm = gait.arms[side]
+        rs = clean[role]
+        ay = lowpass(rs.acc_g[:, 1], LP_ARM_HZ, rs.sample_rate_hz)
+        inside = np.zeros(len(arm.fwd_s), bool)
+        for a, b in merged:
+            inside |= (arm.fwd_s >= a) & (arm.fwd_s <= b)
+        idx = np.cumsum(inside) - 1
+        for j in np.flatnonzero(inside):
+            f = float(arm.fwd_s[j])
+            events.append(Event(role, EventKind.ARM_FWD, f, float(abs(np.interp(f, rs.time_s, ay))), int(idx[j])))
+            if j + 1 < len(inside) and inside[j + 1] and np.isfinite(arm.back_s[j]):
+                b = float(arm.back_s[j])
+                events.append(Event(role, EventKind.ARM_BACK, b, float(abs(np.interp(b, rs.time_s, ay))), int(idx[j])))
+    events.sort(key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    return events
+
+
+_ROLE_STREAM = {r: i + 1 for i, r in enumerate(ROLES)}
+
+
+def simulate(params: SimParams, *, seed: int = 0) -> SimResult:
+    """Simulate a running session.
+
+    Parameters
+    ----------
+    params : SimParams
+    seed : int
+        Seeds every random stream (timeline variability, per-role noise and bias). The same seed
+        and parameters give bit-identical results; each role's noise has its own stream, so
+        adding or removing a role leaves the others unchanged.
+
+    Returns
+    -------
+    SimResult
+    """
+    p = params
+    streams = np.random.SeedSequence(seed).spawn(len(ROLES) + 1)
+    gait = build_gait(p, np.random.default_rng(streams[0]))
+    clean: Recording = {}
+    rec: Recording = {}
+    sensor_time: dict[Role, np.ndarray] = {}
+    for role in p.roles:
+        t, ts = _sample_times(p, role)
+        cal = _calibrate(p, role)
+        if role.is_shin:
+            acc, gyro = _render_shin(p, gait, role.side, t, cal)  # type: ignore[arg-type]
+            rng_g = p.shin_range_g
+        else:
+            acc, gyro = _render_wrist(p, gait, role.side, t, cal)  # type: ignore[arg-type]
+            rng_g = p.wrist_range_g
+        clean[role] = RoleSamples(role, t, acc, gyro if p.gyro else None)
+        rng = np.random.default_rng(streams[_ROLE_STREAM[role]])
+        bias = p.bias_g * rng.standard_normal(3)
+        noisy = np.clip(acc + bias + p.noise_g * rng.standard_normal(acc.shape), -rng_g, rng_g)
+        gnoisy = None
+        if p.gyro:
+            gnoisy = np.clip(gyro + p.gyro_noise_dps * rng.standard_normal(gyro.shape), -p.gyro_range_dps, p.gyro_range_dps)
+        keep = np.ones(len(t), bool)
+        for r, a, b in p.dropouts:
+            if r is role:
+                keep &= ~((t >= a) & (t < b))
+        rec[role] = RoleSamples(role, t[keep], noisy[keep], None if gnoisy is None else gnoisy[keep])
+        sensor_time[role] = ts[keep]
+    events = _design_events(p, gait, clean)
+    log.info("simulated %.0f s, roles %s, %d design events", p.duration_s, [str(r) for r in p.roles], len(events))
+    return SimResult(rec, clean, sensor_time, events, p)
