@@ -147,26 +147,55 @@ class RoleStream:
             x = raw[name]
             if ch.state is None:
                 ch.state = ch.zi * x[0]
-            y, ch.state = signal.sosfilt(ch.sos, x, zi=ch.state)
-            ch.yf.extend(y)
+            y, zf = dsp.sosfilt_rows(ch.sos, x[None, :], ch.state[None])
+            ch.state = zf[0]
+            ch.yf.extend(y[0])
             ch.z.extend(np.full(len(x), np.nan))
         self.t.extend(t)
         self.seg.extend(np.full(len(t), self.seg_id, dtype=np.int64))
         self.n += len(t)
+        ends = []
         while self.hop_next <= self.n:
-            self._backward(self.hop_next, final=False)
+            ends.append(self.hop_next)
             self.hop_next += self.hop
+        if ends:
+            self._hops(ends)
+
+    def _hops(self, ends: list[int]) -> None:
+        """Backward passes of several hops at once: each hop end e finalises the samples that now
+        have ``settle`` samples of look-ahead. Hops of equal shape run as rows of one filter call."""
+        for ch in self.chans.values():
+            batch = []
+            for e in ends:
+                ns = e - ch.settle
+                if ns <= ch.settled:
+                    continue
+                if ch.settled == ns - self.hop:
+                    batch.append(e)
+                else:
+                    self._backward_one(ch, e, ns)
+                ch.settled = ns
+            if batch:
+                width = self.hop + ch.settle
+                idx = np.asarray(batch)[:, None] - ch.yf.base + np.arange(-width, 0)[None, :]
+                rows = ch.yf.a[idx][:, ::-1]
+                zb, _ = dsp.sosfilt_rows(ch.sos, rows, ch.zi[None] * rows[:, :1, None])
+                out = zb[:, ch.settle:][:, ::-1]
+                for e, row in zip(batch, out):
+                    ch.z.set(e - width, row)
+
+    @staticmethod
+    def _backward_one(ch: _Chan, e: int, new_settled: int) -> None:
+        s = ch.settled
+        y = ch.yf.view(s, e)
+        zb, _ = dsp.sosfilt_rows(ch.sos, y[None, ::-1], ch.zi[None] * y[-1])
+        ch.z.set(s, zb[0, ::-1][:new_settled - s])
 
     def _backward(self, e: int, final: bool) -> None:
         for ch in self.chans.values():
-            s = ch.settled
-            new_settled = e if final else e - ch.settle
-            if new_settled <= s:
-                continue
-            y = ch.yf.view(s, e)
-            zb, _ = signal.sosfilt(ch.sos, y[::-1], zi=ch.zi * y[-1])
-            ch.z.set(s, zb[::-1][:new_settled - s])
-            ch.settled = new_settled
+            if e > ch.settled:
+                self._backward_one(ch, e, e)
+                ch.settled = e
 
     def _close_segment(self) -> None:
         self._backward(self.n, final=True)
