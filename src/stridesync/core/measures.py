@@ -192,12 +192,13 @@ def pci(steps: list[Step], events: list[Event]) -> float | None:
     contact inside the stance leg's stride.
     """
     idx = index_events(events)
+    contacts = {side: [e.time_s for e in idx.get((side.shin, EventKind.CONTACT), [])] for side in Side}
     phis = []
     for s in steps:
         if s.contact_time_s is None:
             continue
         c_s = s.time_s - s.contact_time_s
-        others = [e.time_s for e in idx.get((s.stance_side.other.shin, EventKind.CONTACT), [])]
+        others = contacts[s.stance_side.other]
         k = bisect_left(others, c_s)
         if k < len(others) and others[k] < c_s + s.stride_time_s:
             phis.append(360.0 * (others[k] - c_s) / s.stride_time_s)

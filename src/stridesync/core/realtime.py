@@ -181,8 +181,12 @@ class RoleStream:
                 rows = ch.yf.a[idx][:, ::-1]
                 zb, _ = dsp.sosfilt_rows(ch.sos, rows, ch.zi[None] * rows[:, :1, None])
                 out = zb[:, ch.settle:][:, ::-1]
-                for e, row in zip(batch, out):
-                    ch.z.set(e - width, row)
+                # consecutive hops finalise adjacent stretches: write them in one go when they are
+                if batch[-1] - batch[0] == self.hop * (len(batch) - 1):
+                    ch.z.set(batch[0] - width, out.reshape(-1))
+                else:
+                    for e, row in zip(batch, out):
+                        ch.z.set(e - width, row)
 
     @staticmethod
     def _backward_one(ch: _Chan, e: int, new_settled: int) -> None:
@@ -263,6 +267,7 @@ class _Cand:
     t: float
     role: Role
     i: int
+    period: float | None = None  # spacing period, once it is known
 
 
 class RealtimeCore:
@@ -317,15 +322,20 @@ class RealtimeCore:
     # ================================================================ public API
     def push(self, role: Role, time_s: np.ndarray, acc_g: np.ndarray) -> tuple[list[Event], list[Step]]:
         """Feed one block of one sensor (session-clock times, (n, 3) accelerations in g)."""
-        role = Role(role)
-        if role not in self.streams:
-            raise InputFormatError(f"{role} was not declared when the core was created")
-        t = np.asarray(time_s, dtype=float)
-        acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
+        return self.push_many([(role, time_s, acc_g)])
+
+    def push_many(self, blocks: list[tuple[Role, np.ndarray, np.ndarray]]) -> tuple[list[Event], list[Step]]:
+        """Feed blocks of several sensors that arrived together, then decide once."""
         n_ev, n_st = len(self.events_), len(self.steps_)
-        if len(t):
-            self._now = max(self._now, float(t[-1]))
-        self.streams[role].push(t, acc)
+        for role, time_s, acc_g in blocks:
+            role = Role(role)
+            if role not in self.streams:
+                raise InputFormatError(f"{role} was not declared when the core was created")
+            t = np.asarray(time_s, dtype=float)
+            acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
+            if len(t):
+                self._now = max(self._now, float(t[-1]))
+            self.streams[role].push(t, acc)
         self._run()
         return self.events_[n_ev:], self.steps_[n_st:]
 
@@ -444,13 +454,14 @@ class RealtimeCore:
                 if r is not c.role and self._scan_frontier(r) < c.t:
                     return progressed
             st = self.streams[c.role]
-            period = dsp.period_from_history(self._history, c.t, cfg)
-            if period is None:
+            if c.period is None:
+                c.period = dsp.period_from_history(self._history, c.t, cfg)
+            if c.period is None:
                 if not st.window_ready("m", c.i, cfg.dominant_half_window_s):
                     return progressed
                 lo, hi = st.window(c.i, cfg.dominant_half_window_s)
-                period = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            half = cfg.contact_window_frac * period
+                c.period = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            half = cfg.contact_window_frac * c.period
             if not st.window_ready("m", c.i, half):
                 return progressed
             self._cands[c.role].popleft()
@@ -571,16 +582,16 @@ class RealtimeCore:
         progressed = False
         while q:
             c = q[0]
-            if self.shins:
-                period = self._legs_period(c.t)
-                if period is None:
+            if c.period is None and self.shins:
+                c.period = self._legs_period(c.t)
+                if c.period is None:
                     return progressed
-            else:
+            elif c.period is None:
                 if not st.window_ready("ay", c.i, cfg.dominant_half_window_s):
                     return progressed
                 lo, hi = st.window(c.i, cfg.dominant_half_window_s)
-                period = dsp.dominant_period_s(st.chans["ay"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            half = cfg.arm_spacing_frac * period
+                c.period = dsp.dominant_period_s(st.chans["ay"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            half = cfg.arm_spacing_frac * c.period
             if not st.window_ready("ay", c.i, half):
                 return progressed
             q.popleft()

@@ -280,10 +280,10 @@ def _parse_body_fast(body: str, n_columns: int) -> np.ndarray | None:
 
     Only a plain body is taken: digits, ``.eE+-``, commas and newlines, no blank lines. Empty
     fields become NaN (a literal NaN cannot pass the character check, so NaN means "empty").
-    Anything else, and any parse failure, goes to :func:`_parse_body_careful`, which either finds
-    and names the error or parses the unusual-but-valid file (spaces, blank lines). Both paths
-    accept exactly the same files and return the same values (both parse with correctly rounded
-    decimal-to-binary conversion).
+    On ``None`` the caller retries once with blank lines and spaces around fields removed, then
+    falls back to :func:`_parse_body_careful`, which either names the first error or parses the
+    unusual-but-valid file. All paths accept exactly the same files and return the same values
+    (all parse with correctly rounded decimal-to-binary conversion).
     """
     body = body.rstrip()
     if not body or body.translate(_FAST_CHARS) or "\n\n" in body:
@@ -399,9 +399,10 @@ def read_wide_csv(path: PathLike) -> Recording:
 
     Notes
     -----
-    A 60-minute, 4-role, 200 Hz file (720 000 rows, 13 columns) reads in about 2.5 s: plain files
-    are parsed by numpy's C reader; files with unusual content (spaces, blank lines, errors) take a
-    field-by-field path that names the first error precisely.
+    A 60-minute, 4-role, 200 Hz file (720 000 rows, 13 columns, 82 MB) reads in about 3 s on a
+    2-core machine: numpy's C reader parses it. Blank lines or spaces around fields cost a little
+    more; anything else unusual (or an error) takes a field-by-field path (~15 s for such a file)
+    that names the first error precisely.
     """
     text = _read_text(path)
     if not text.strip():

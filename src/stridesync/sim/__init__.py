@@ -54,9 +54,9 @@ GRF_HORIZONTAL_G = 0.35
 WALK_LEG_SCALE = 0.5
 WALK_ARM_SCALE = 0.4
 #: Trunk transmission of the pelvis bounce to the shoulder.
-SHOULDER_BOUNCE_RATIO = 0.6
-ELBOW_FLEXION_DEG = 80.0
-ARM_MEAN_DEG = -8.0
+SHOULDER_BOUNCE_RATIO = 0.3
+ELBOW_FLEXION_DEG = 100.0
+ARM_MEAN_DEG = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,8 +86,8 @@ class SimParams:
     swing_lag_sd_ms: float = 3.0
     arm_lag_sd_ms: float = 8.0
     push_amp_g: float = 1.5
-    swing_amp_g: float = 3.5
-    arm_amp_g: float = 1.6
+    swing_amp_g: float = 4.0
+    arm_amp_g: float = 2.0
     impact_g: float = 7.0
     impact_cv_pct: float = 12.0
     push_lr_ratio: float = 1.0
@@ -298,8 +298,13 @@ def _render_shin(
     act, run = gait.segments.levels(t)
     gain = act * (WALK_LEG_SCALE + (1 - WALK_LEG_SCALE) * run)
     scale, push_g = _shin_amps(p, side)
-    th, (a_fwd, a_up) = body.shin_kinematics(ph, gain, swing_scale=scale, push_depth_g=push_g, push_psi=body.PUSH_PHASE)
+    th, (a_fwd, a_up), w = body.shin_kinematics(
+        ph, gain, swing_scale=scale, push_depth_g=push_g, push_psi=body.PUSH_PHASE
+    )
     f_fwd, f_up, f_lat = _pelvis(gait, t, act)
+    # a planted foot does not feel the pelvis bounce: gravity only (1 g up) in stance
+    f_fwd = (1 - w) * f_fwd
+    f_up = w + (1 - w) * f_up
     acc = body.to_body(f_fwd + a_fwd, f_up + a_up, f_lat, th[0])
     # foot-strike impact, timed so that the contract's contact peak lands on the design contact
     shift = 0.0 if cal is None else cal.contact_shift_s
@@ -318,8 +323,9 @@ def _render_shin(
 def _arm_swing_rad(p: SimParams, side: Side) -> float:
     """Shoulder swing amplitude that gives ``arm_amp_g`` tangential acceleration at the turnarounds."""
     omega = 2 * np.pi * p.cadence_spm / 120.0
-    el = np.deg2rad(ELBOW_FLEXION_DEG)
-    r_eff = np.sqrt(body.UPPER_ARM_M**2 + body.FOREARM_SENSOR_M**2 + 2 * body.UPPER_ARM_M * body.FOREARM_SENSOR_M * np.cos(el))
+    # tangential lever along the forearm's y: the upper arm (elbow near 90°) plus the forearm,
+    # which also turns with the elbow's own swing
+    r_eff = body.UPPER_ARM_M + body.FOREARM_SENSOR_M * (1.0 + body.ELBOW_SWING_RATIO)
     return float(p.arm_amp_g * _lr(p.arm_lr_ratio, side) * body.G_MS2 / (omega**2 * r_eff))
 
 

@@ -24,6 +24,7 @@ G_MS2 = 9.80665
 #: Segment geometry, m (adult, 1.75-1.80 m tall).
 THIGH_M = 0.45
 SHIN_SENSOR_M = 0.30  # knee to sensor: distal third of a 0.43 m tibia
+ANKLE_SENSOR_M = 0.13  # ankle to sensor
 UPPER_ARM_M = 0.30
 FOREARM_SENSOR_M = 0.25  # elbow to dorsal wrist
 
@@ -33,16 +34,23 @@ FOREARM_SENSOR_M = 0.25  # elbow to dorsal wrist
 # kept as a 7-harmonic Fourier series so that derivatives are analytic.
 _THIGH_KEYS_DEG = [
     (0.00, 27), (0.12, 16), (0.25, 0), (0.38, -14), (0.46, -15), (0.60, 0),
-    (0.74, 26), (0.88, 40), (0.95, 35),
+    (0.74, 26), (0.86, 37), (0.95, 32),
 ]
 _SHANK_KEYS_DEG = [
     (0.00, 7), (0.10, -8), (0.20, -19), (0.30, -32), (0.38, -45), (0.50, -70),
-    (0.64, -86), (0.76, -58), (0.86, -10), (0.935, 16), (0.975, 13),
+    (0.64, -86), (0.76, -58), (0.855, -14), (0.96, 8),
 ]
 #: Canonical phases of the designed features in the templates.
 PUSH_PHASE = 0.36
 PUSH_WIDTH = 0.028  # Gaussian σ of the push-off dip, in stride phase (~19 ms at 175 spm)
 N_HARMONICS = 7
+#: Share of the thigh's rotation that reaches the shank sensor in swing. A rigid hip-driven
+#: chain over-states it: the knee's own motion is damped by the joint and soft tissue.
+THIGH_COUPLING = 0.5
+#: Elbow flexion swing relative to the shoulder swing (the elbow flexes as the arm comes forward).
+#: Runners swing the hand largely from the elbow; this keeps the upper arm's centripetal term,
+#: which peaks twice per stride, small against the turnarounds' tangential acceleration.
+ELBOW_SWING_RATIO = 0.8
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,12 @@ def shin_kinematics(
     swing_scale: float,
     push_depth_g: float,
     push_psi: float,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Shank angle (θ, θ̇, θ̈) and the sensor's acceleration relative to the hip (fwd, up), in g.
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Shank angle (θ, θ̇, θ̈), the sensor's relative acceleration (fwd, up) in g, and the stance weight.
+
+    In swing the acceleration is relative to the hip (through thigh and shank); in stance it is
+    relative to the planted ankle; the two blend smoothly at landing and lift-off. The caller adds
+    the pelvis's specific force in swing and gravity alone in stance.
 
     ``gain`` scales the excursion from the standing posture (0 standing, 1 running).
     ``swing_scale`` scales the shank's excursion about its mean, so the centripetal swing peak
@@ -134,26 +146,41 @@ def shin_kinematics(
     s_v = SHANK.mean + swing_scale * (s_v - SHANK.mean)
     s_d1 = swing_scale * s_d1
     s_d2 = swing_scale * s_d2
-    # push-off bump, periodic in ψ: θ_b = -B exp(-u²/2σ²); θ_b'' at centre = +B/σ² ... sign chosen so
-    # that the tangential acceleration r·θ̈ is negative (a_y dip) at the centre.
-    u = (psi - push_psi + 0.5) % 1.0 - 0.5
-    sig = PUSH_WIDTH
-    e = np.exp(-0.5 * (u / sig) ** 2)
-    rate0 = np.median(ph.rate) if len(ph.rate) else 1.0
-    bump = push_depth_g * G_MS2 / SHIN_SENSOR_M * sig**2 / rate0**2  # rad, so θ̈(0) = -depth·g/r
-    b_v = bump * e
-    b_d1 = bump * e * (-u / sig**2)
-    b_d2 = bump * e * (u**2 / sig**4 - 1.0 / sig**2)
-    s_v, s_d1, s_d2 = s_v + b_v, s_d1 + b_d1, s_d2 + b_d2
-
     def timed(v, d1, d2):
         return gain * v, gain * d1 * ph.rate, gain * (d2 * ph.rate**2 + d1 * ph.accel)
 
     th_t = timed(t_v, t_d1, t_d2)
     th_s = timed(s_v, s_d1, s_d2)
+    # swing: the sensor hangs from the hip through thigh and shank
     ft, ut = _segment_acc(THIGH_M, *th_t)
     fs_, us_ = _segment_acc(SHIN_SENSOR_M, *th_s)
-    return th_s, (ft + fs_, ut + us_)
+    sw_f, sw_u = THIGH_COUPLING * ft + fs_, THIGH_COUPLING * ut + us_
+    # stance: the foot is planted, the shank pivots about the ankle (sensor above the pivot)
+    st_f, st_u = _segment_acc(-ANKLE_SENSOR_M, *th_s)
+    w = stance_weight(psi, push_psi) * (gain > 0)
+    a_f = w * st_f + (1 - w) * sw_f
+    a_u = w * st_u + (1 - w) * sw_u
+    # push-off: the forefoot's last push rotates the shank forward abruptly; modelled as a
+    # tangential (along +y) acceleration shaped like a Gaussian's second derivative, depth
+    # push_depth_g at the push instant, with the small forward overshoots on either side.
+    u = (psi - push_psi + 0.5) % 1.0 - 0.5
+    z = u / PUSH_WIDTH
+    dip = -push_depth_g * gain * (1.0 - z * z) * np.exp(-0.5 * z * z)
+    c, s = np.cos(th_s[0]), np.sin(th_s[0])
+    return th_s, (a_f + dip * c, a_u + dip * s), w
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def stance_weight(psi: np.ndarray, push_psi: float) -> np.ndarray:
+    """1 while the foot is planted (contact to just after push-off), 0 in swing, smooth between."""
+    u = psi % 1.0
+    rise = _smoothstep((u - 0.95) / 0.05)  # landing: the last 5 % before contact
+    fall = 1.0 - _smoothstep((u - (push_psi + 0.02)) / 0.08)  # lift-off: just after push
+    return np.where(u >= 0.5, rise, fall)
 
 
 def arm_kinematics(
@@ -168,13 +195,13 @@ def arm_kinematics(
     """
     w = 2.0 * np.pi * ph.psi
     A = swing_rad
-    u_v = mean_rad + A * (np.cos(w) + 0.12 * np.cos(2 * w + 0.4))
-    u_d1 = -2 * np.pi * A * (np.sin(w) + 0.24 * np.sin(2 * w + 0.4))
-    u_d2 = -((2 * np.pi) ** 2) * A * (np.cos(w) + 0.48 * np.cos(2 * w + 0.4))
-    eA = np.deg2rad(12.0)
-    e_v = elbow_rad + eA * np.cos(w - 0.3)
-    e_d1 = -2 * np.pi * eA * np.sin(w - 0.3)
-    e_d2 = -((2 * np.pi) ** 2) * eA * np.cos(w - 0.3)
+    u_v = mean_rad + A * (np.cos(w) + 0.04 * np.cos(2 * w + 0.4))
+    u_d1 = -2 * np.pi * A * (np.sin(w) + 0.08 * np.sin(2 * w + 0.4))
+    u_d2 = -((2 * np.pi) ** 2) * A * (np.cos(w) + 0.16 * np.cos(2 * w + 0.4))
+    eA = ELBOW_SWING_RATIO * A
+    e_v = elbow_rad + eA * np.cos(w)
+    e_d1 = -2 * np.pi * eA * np.sin(w)
+    e_d2 = -((2 * np.pi) ** 2) * eA * np.cos(w)
 
     def timed(v, d1, d2):
         return gain * v, gain * d1 * ph.rate, gain * (d2 * ph.rate**2 + d1 * ph.accel)
