@@ -396,9 +396,21 @@ class RealtimeCore:
                 ts.append(q[role][0].t)
         if role in self._pending_strides and self._pending_strides[role]:
             ts.append(self._pending_strides[role][0][0])
-        if role in self.shins:  # wrists may ask a shin for its dominant period
-            ts.extend(q[0].t for q in self._wcands.values() if q)
+        if role in self.shins:  # wrists ask the shins for their dominant period, up to the wrists' frontier
+            ts.extend(self._wrist_frontier(w) for w in self.wrists)
         return min(ts)
+
+    def _wrist_frontier(self, role: Role) -> float:
+        """Every ``arm_fwd`` candidate of this wrist before this time has been decided."""
+        st = self.streams[role]
+        q = self._wcands[role]
+        if q:
+            return q[0].t
+        if st.finished and self._wscan[role] >= st.n - 1:
+            return INF
+        if st.n == 0:
+            return -INF
+        return st.time(min(self._wscan[role], st.n - 1))
 
     def _emit(self, ev: Event) -> None:
         self.events_.append(ev)
@@ -663,14 +675,7 @@ class RealtimeCore:
         """Every reported event of this wrist before this time has been emitted."""
         if role not in self.streams:
             return INF
-        st = self.streams[role]
-        q = self._wcands[role]
-        if st.finished and not q and self._wscan[role] >= st.n - 1:
-            f = INF
-        elif st.n == 0:
-            f = -INF
-        else:
-            f = q[0].t if q else (st.time(self._wscan[role]) if self._wscan[role] < st.n else st.time(st.n - 1))
+        f = self._wrist_frontier(role)
         fwd = self._fwd[role]
         known = f
         if fwd and f <= fwd[-1][0] + self.config.stride_max_s:

@@ -32,7 +32,7 @@ from ..errors import ConfigError
 from ..model import ROLES, Event, EventKind, Recording, Role, RoleSamples, Side
 from . import _body as body
 from ._features import LP_ARM_HZ, LP_CONTACT_HZ, LP_PUSH_HZ, LP_SWING_HZ, lowpass, window_extremum
-from ._gait import RUN, Gait, LegTimeline, build_gait
+from ._gait import ArmTimeline, Gait, LegTimeline, build_gait
 
 __all__ = ["SimParams", "SimResult", "simulate"]
 
@@ -57,6 +57,8 @@ WALK_ARM_SCALE = 0.4
 SHOULDER_BOUNCE_RATIO = 0.3
 ELBOW_FLEXION_DEG = 100.0
 ARM_MEAN_DEG = 0.0
+#: Fixed-point iterations of the template calibration (each renders ~14 stationary strides).
+CAL_ITERATIONS = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,10 +88,10 @@ class SimParams:
     swing_lag_sd_ms: float = 3.0
     arm_lag_sd_ms: float = 8.0
     push_amp_g: float = 1.5
-    swing_amp_g: float = 4.0
+    swing_amp_g: float = 3.5
     arm_amp_g: float = 2.0
-    impact_g: float = 7.0
-    impact_cv_pct: float = 12.0
+    impact_g: float = 9.0
+    impact_cv_pct: float = 10.0
     push_lr_ratio: float = 1.0
     swing_lr_ratio: float = 1.0
     arm_lr_ratio: float = 1.0
@@ -231,6 +233,12 @@ def _pelvis(gait: Gait, t: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.
 
 def _phase(knots_t: np.ndarray, knots_psi: np.ndarray, t: np.ndarray) -> body.Phase:
     """Monotone (PCHIP) stride-phase warp through the design knots."""
+    f = PchipInterpolator(*_sorted_knots(knots_t, knots_psi), extrapolate=True)
+    return body.Phase(f(t), f.derivative(1)(t), f.derivative(2)(t))
+
+
+def _sorted_knots(knots_t: np.ndarray, knots_psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knots in time order, without those that would make the warp non-monotone."""
     order = np.argsort(knots_t)
     kt, kp = knots_t[order], knots_psi[order]
     keep = np.ones(len(kt), bool)
@@ -241,8 +249,7 @@ def _phase(knots_t: np.ndarray, knots_psi: np.ndarray, t: np.ndarray) -> body.Ph
             keep[i] = False
         else:
             last_t, last_p = kt[i], kp[i]
-    f = PchipInterpolator(kt[keep], kp[keep], extrapolate=True)
-    return body.Phase(f(t), f.derivative(1)(t), f.derivative(2)(t))
+    return kt[keep], kp[keep]
 
 
 def _transient(t: np.ndarray, onsets_s: np.ndarray, amp: np.ndarray, freq_hz: float, decay_s: float) -> np.ndarray:
@@ -269,6 +276,27 @@ class _ArmCal:
     back_psi: float
 
 
+def _shin_knots(leg: LegTimeline, cal: _ShinCal | None) -> tuple[np.ndarray, np.ndarray]:
+    """(times, template phases) the shank's phase warp passes through; uniform strides if no cal."""
+    k = np.arange(len(leg.contacts_s), dtype=float)
+    if cal is None:
+        return leg.contacts_s, k
+    ok = np.isfinite(leg.swing_s)
+    return (
+        np.concatenate([leg.contacts_s, leg.push_s, leg.swing_s[ok]]),
+        np.concatenate([k, k + cal.push_psi, k[ok] + cal.swing_psi]),
+    )
+
+
+def _arm_knots(arm: ArmTimeline, cal: _ArmCal | None) -> tuple[np.ndarray, np.ndarray]:
+    """(times, template phases) the arm's phase warp passes through; uniform strides if no cal."""
+    k = np.arange(len(arm.fwd_s), dtype=float)
+    if cal is None:
+        return arm.fwd_s, k
+    ok = np.isfinite(arm.back_s)
+    return np.concatenate([arm.fwd_s, arm.back_s[ok]]), np.concatenate([k + cal.fwd_psi, k[ok] + cal.back_psi])
+
+
 def _lr(ratio: float, side: Side) -> float:
     return ratio ** (0.5 if side is Side.LEFT else -0.5)
 
@@ -287,14 +315,7 @@ def _render_shin(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Clean specific force (n, 3) in g and angular rate (n, 3) in deg/s of one shin sensor."""
     leg = gait.legs[side]
-    k = np.arange(len(leg.contacts_s), dtype=float)
-    if cal is None:  # calibration: uniform phase within each stride
-        kt, kp = leg.contacts_s, k
-    else:
-        ok = np.isfinite(leg.swing_s)
-        kt = np.concatenate([leg.contacts_s, leg.push_s, leg.swing_s[ok]])
-        kp = np.concatenate([k, k + cal.push_psi, k[ok] + cal.swing_psi])
-    ph = _phase(kt, kp, t)
+    ph = _phase(*_shin_knots(leg, cal), t)
     act, run = gait.segments.levels(t)
     gain = act * (WALK_LEG_SCALE + (1 - WALK_LEG_SCALE) * run)
     scale, push_g = _shin_amps(p, side)
@@ -334,14 +355,7 @@ def _render_wrist(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Clean specific force (n, 3) in g and angular rate (n, 3) in deg/s of one wrist sensor."""
     arm = gait.arms[side]
-    k = np.arange(len(arm.fwd_s), dtype=float)
-    if cal is None:
-        kt, kp = arm.fwd_s, k
-    else:
-        ok = np.isfinite(arm.back_s)
-        kt = np.concatenate([arm.fwd_s, arm.back_s[ok]])
-        kp = np.concatenate([k + cal.fwd_psi, k[ok] + cal.back_psi])
-    ph = _phase(kt, kp, t)
+    ph = _phase(*_arm_knots(arm, cal), t)
     act, run = gait.segments.levels(t)
     gain = act * (WALK_ARM_SCALE + (1 - WALK_ARM_SCALE) * run)
     th, (a_fwd, a_up), tang = body.arm_kinematics(
@@ -400,41 +414,52 @@ def _calibrate_key(key: tuple, role: Role, fs: float) -> _ShinCal | _ArmCal:
     t = np.arange(0.0, dur, 1.0 / fs)
     side = role.side
     if role.is_shin:
-        acc, _ = _render_shin(ps, gait, side, t, None)
         leg = gait.legs[side]
-        norm = lowpass(np.linalg.norm(acc, axis=1), LP_CONTACT_HZ, fs)
-        ay = lowpass(acc[:, 1], LP_PUSH_HZ, fs)
-        ax = lowpass(acc[:, 0], LP_SWING_HZ, fs)
-        shifts, amps, pp, sp = [], [], [], []
-        good = (leg.contacts_s > 1.0) & (leg.contacts_s + leg.stride_s < dur - 1.0)
-        for c, T in zip(leg.contacts_s[good], leg.stride_s[good]):
-            tc, ac = window_extremum(t, norm, c - 0.15 * T, c + 0.15 * T, maximum=True)
-            tp, _ = window_extremum(t, ay, tc + 0.10 * T, tc + 0.60 * T, maximum=False)
-            tw, _ = window_extremum(t, ax, tc + 0.35 * T, tc + 0.95 * T, maximum=True)
-            shifts.append(tc - c)
-            amps.append(ac)
-            pp.append((tp - c) / T)
-            sp.append((tw - c) / T)
-        cal = _ShinCal(
-            push_psi=float(np.median(pp)),
-            swing_psi=float(np.median(sp)),
-            contact_shift_s=float(np.median(shifts)),
-            impact_scale=float(p.impact_g / np.median(amps)),
-        )
+        good = (leg.contacts_s > 1.0) & (leg.contacts_s + leg.stride_s < dur - 1.0) & np.isfinite(leg.swing_s)
+        cal: _ShinCal | _ArmCal | None = None
+        for _ in range(CAL_ITERATIONS):
+            acc, _g = _render_shin(ps, gait, side, t, cal)
+            norm = lowpass(np.linalg.norm(acc, axis=1), LP_CONTACT_HZ, fs)
+            ay = lowpass(acc[:, 1], LP_PUSH_HZ, fs)
+            ax = lowpass(acc[:, 0], LP_SWING_HZ, fs)
+            warp = PchipInterpolator(*_sorted_knots(*_shin_knots(leg, cal)))
+            shifts, amps, pp, sp = [], [], [], []
+            for k in np.flatnonzero(good):
+                c, T = leg.contacts_s[k], leg.stride_s[k]
+                tc, ac = window_extremum(t, norm, c - 0.15 * T, c + 0.15 * T, maximum=True)
+                tp, _v = window_extremum(t, ay, tc + 0.10 * T, tc + 0.60 * T, maximum=False)
+                tw, _v = window_extremum(t, ax, tc + 0.35 * T, tc + 0.95 * T, maximum=True)
+                shifts.append(tc - c)
+                amps.append(ac)
+                pp.append(float(warp(tp)) - k)
+                sp.append(float(warp(tw)) - k)
+            prev_shift = 0.0 if cal is None else cal.contact_shift_s
+            prev_scale = 1.0 if cal is None else cal.impact_scale
+            cal = _ShinCal(
+                push_psi=float(np.median(pp)),
+                swing_psi=float(np.median(sp)),
+                contact_shift_s=prev_shift + float(np.median(shifts)),
+                impact_scale=prev_scale * float(p.impact_g / np.median(amps)),
+            )
     else:
-        acc, _ = _render_wrist(ps, gait, side, t, None)
         arm = gait.arms[side]
-        ay = lowpass(acc[:, 1], LP_ARM_HZ, fs)
-        fp, bp = [], []
-        good = arm.fwd_s[(arm.fwd_s > 1.0) & (arm.fwd_s < dur - 1.0)]
-        for f0, f1 in zip(good[:-1], good[1:]):
-            T = f1 - f0
-            tf, _ = window_extremum(t, ay, f0 - 0.3 * T, f0 + 0.3 * T, maximum=False)
-            tf1, _ = window_extremum(t, ay, f1 - 0.3 * T, f1 + 0.3 * T, maximum=False)
-            tb, _ = window_extremum(t, ay, tf, tf1, maximum=True)
-            fp.append((tf - f0) / T)
-            bp.append((tb - f0) / T)
-        cal = _ArmCal(fwd_psi=float(np.median(fp)), back_psi=float(np.median(bp)))
+        good = np.flatnonzero((arm.fwd_s > 1.0) & (arm.fwd_s < dur - 1.0) & np.isfinite(arm.back_s))
+        good = good[good + 1 < len(arm.fwd_s)]
+        cal = None
+        for _ in range(CAL_ITERATIONS):
+            acc, _g = _render_wrist(ps, gait, side, t, cal)
+            ay = lowpass(acc[:, 1], LP_ARM_HZ, fs)
+            warp = PchipInterpolator(*_sorted_knots(*_arm_knots(arm, cal)))
+            fp, bp = [], []
+            for j in good:
+                f0, f1 = arm.fwd_s[j], arm.fwd_s[j + 1]
+                T = f1 - f0
+                tf, _v = window_extremum(t, ay, f0 - 0.3 * T, f0 + 0.3 * T, maximum=False)
+                tf1, _v = window_extremum(t, ay, f1 - 0.3 * T, f1 + 0.3 * T, maximum=False)
+                tb, _v = window_extremum(t, ay, tf, tf1, maximum=True)
+                fp.append(float(warp(tf)) - j)
+                bp.append(float(warp(tb)) - j)
+            cal = _ArmCal(fwd_psi=float(np.median(fp)), back_psi=float(np.median(bp)))
     log.debug("calibration %s at %.0f Hz: %s", role, fs, cal)
     return cal
 
@@ -461,35 +486,25 @@ def _sample_times(p: SimParams, role: Role) -> tuple[np.ndarray, np.ndarray]:
 
 def _design_events(p: SimParams, gait: Gait, clean: Recording) -> list[Event]:
     """Design instants of counted strides, with amplitudes read from the filtered clean signal."""
-    events: list[Event] = []
+    # (role, kind) -> (times, stride indices); amplitudes are interpolated in one call per signal
+    found: dict[tuple[Role, EventKind], tuple[np.ndarray, np.ndarray]] = {}
     bouts: list[tuple[float, float]] = []
     for side in (Side.LEFT, Side.RIGHT):
         leg: LegTimeline = gait.legs[side]
         counted = leg.counted
         reported = counted | np.concatenate([[False], counted[:-1]])
         idx = np.cumsum(reported) - 1
-        role = side.shin
         seg_id = gait.segments.run_segment_id(leg.contacts_s)
         for sid in np.unique(seg_id[reported]):
             sel = reported & (seg_id == sid)
             bouts.append((float(leg.contacts_s[sel].min()), float(leg.contacts_s[sel].max())))
+        role = side.shin
         if role not in clean:
             continue
-        rs = clean[role]
-        fs = rs.sample_rate_hz
-        norm = lowpass(np.linalg.norm(rs.acc_g, axis=1), LP_CONTACT_HZ, fs)
-        ay = lowpass(rs.acc_g[:, 1], LP_PUSH_HZ, fs)
-        ax = lowpass(rs.acc_g[:, 0], LP_SWING_HZ, fs)
-        amp = lambda sig, tt: float(abs(np.interp(tt, rs.time_s, sig)))  # noqa: E731
-        for k in np.flatnonzero(reported):
-            c = float(leg.contacts_s[k])
-            events.append(Event(role, EventKind.CONTACT, c, amp(norm, c), int(idx[k])))
-            if counted[k]:
-                pk = float(leg.push_s[k])
-                events.append(Event(role, EventKind.PUSH, pk, amp(ay, pk), int(idx[k])))
-                if np.isfinite(leg.swing_s[k]):
-                    w = float(leg.swing_s[k])
-                    events.append(Event(role, EventKind.SWING, w, amp(ax, w), int(idx[k])))
+        sw = counted & np.isfinite(leg.swing_s)
+        found[(role, EventKind.CONTACT)] = (leg.contacts_s[reported], idx[reported])
+        found[(role, EventKind.PUSH)] = (leg.push_s[counted], idx[counted])
+        found[(role, EventKind.SWING)] = (leg.swing_s[sw], idx[sw])
     # merge overlapping bouts of the two legs
     merged: list[list[float]] = []
     for a, b in sorted(bouts):
@@ -502,18 +517,28 @@ def _design_events(p: SimParams, gait: Gait, clean: Recording) -> list[Event]:
         if role not in clean:
             continue
         arm = gait.arms[side]
-        rs = clean[role]
-        ay = lowpass(rs.acc_g[:, 1], LP_ARM_HZ, rs.sample_rate_hz)
         inside = np.zeros(len(arm.fwd_s), bool)
         for a, b in merged:
             inside |= (arm.fwd_s >= a) & (arm.fwd_s <= b)
         idx = np.cumsum(inside) - 1
-        for j in np.flatnonzero(inside):
-            f = float(arm.fwd_s[j])
-            events.append(Event(role, EventKind.ARM_FWD, f, float(abs(np.interp(f, rs.time_s, ay))), int(idx[j])))
-            if j + 1 < len(inside) and inside[j + 1] and np.isfinite(arm.back_s[j]):
-                b = float(arm.back_s[j])
-                events.append(Event(role, EventKind.ARM_BACK, b, float(abs(np.interp(b, rs.time_s, ay))), int(idx[j])))
+        back = inside & np.concatenate([inside[1:], [False]]) & np.isfinite(arm.back_s)
+        found[(role, EventKind.ARM_FWD)] = (arm.fwd_s[inside], idx[inside])
+        found[(role, EventKind.ARM_BACK)] = (arm.back_s[back], idx[back])
+
+    events: list[Event] = []
+    for (role, kind), (times, sidx) in found.items():
+        rs = clean[role]
+        fs = rs.sample_rate_hz
+        if kind is EventKind.CONTACT:
+            sig = lowpass(np.linalg.norm(rs.acc_g, axis=1), LP_CONTACT_HZ, fs)
+        elif kind is EventKind.PUSH:
+            sig = lowpass(rs.acc_g[:, 1], LP_PUSH_HZ, fs)
+        elif kind is EventKind.SWING:
+            sig = lowpass(rs.acc_g[:, 0], LP_SWING_HZ, fs)
+        else:
+            sig = lowpass(rs.acc_g[:, 1], LP_ARM_HZ, fs)
+        amps = np.abs(np.interp(times, rs.time_s, sig))
+        events.extend(Event(role, kind, float(t), float(a), int(i)) for t, a, i in zip(times, amps, sidx))
     events.sort(key=lambda e: (e.time_s, e.role.value, e.kind.value))
     return events
 

@@ -37,8 +37,8 @@ _THIGH_KEYS_DEG = [
     (0.74, 26), (0.86, 37), (0.95, 32),
 ]
 _SHANK_KEYS_DEG = [
-    (0.00, 7), (0.10, -8), (0.20, -19), (0.30, -32), (0.38, -45), (0.50, -70),
-    (0.64, -86), (0.76, -58), (0.855, -14), (0.96, 8),
+    (0.00, 10), (0.12, -9), (0.20, -19), (0.30, -32), (0.38, -45), (0.50, -70),
+    (0.66, -86), (0.82, -46), (0.93, 2),
 ]
 #: Canonical phases of the designed features in the templates.
 PUSH_PHASE = 0.36
@@ -51,6 +51,9 @@ THIGH_COUPLING = 0.5
 #: Runners swing the hand largely from the elbow; this keeps the upper arm's centripetal term,
 #: which peaks twice per stride, small against the turnarounds' tangential acceleration.
 ELBOW_SWING_RATIO = 0.8
+#: Second harmonic (cos, sin) of the shoulder swing, relative to its amplitude: the arm does not
+#: swing as a pure sine (it lingers behind and snaps forward).
+ARM_H2 = (-0.12, -0.11)
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 def stance_weight(psi: np.ndarray, push_psi: float) -> np.ndarray:
     """1 while the foot is planted (contact to just after push-off), 0 in swing, smooth between."""
     u = psi % 1.0
-    rise = _smoothstep((u - 0.95) / 0.05)  # landing: the last 5 % before contact
+    rise = _smoothstep((u - 0.90) / 0.10)  # landing: the leg is reaching for the ground
     fall = 1.0 - _smoothstep((u - (push_psi + 0.02)) / 0.08)  # lift-off: just after push
     return np.where(u >= 0.5, rise, fall)
 
@@ -195,9 +198,10 @@ def arm_kinematics(
     """
     w = 2.0 * np.pi * ph.psi
     A = swing_rad
-    u_v = mean_rad + A * (np.cos(w) + 0.04 * np.cos(2 * w + 0.4))
-    u_d1 = -2 * np.pi * A * (np.sin(w) + 0.08 * np.sin(2 * w + 0.4))
-    u_d2 = -((2 * np.pi) ** 2) * A * (np.cos(w) + 0.16 * np.cos(2 * w + 0.4))
+    c2, s2 = ARM_H2
+    u_v = mean_rad + A * (np.cos(w) + c2 * np.cos(2 * w) + s2 * np.sin(2 * w))
+    u_d1 = -2 * np.pi * A * (np.sin(w) + 2 * c2 * np.sin(2 * w) - 2 * s2 * np.cos(2 * w))
+    u_d2 = -((2 * np.pi) ** 2) * A * (np.cos(w) + 4 * c2 * np.cos(2 * w) + 4 * s2 * np.sin(2 * w))
     eA = ELBOW_SWING_RATIO * A
     e_v = elbow_rad + eA * np.cos(w)
     e_d1 = -2 * np.pi * eA * np.sin(w)
