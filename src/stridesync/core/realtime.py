@@ -241,13 +241,40 @@ class RoleStream:
         inside = np.flatnonzero(sg == sid)
         return lo + int(inside[0]), lo + int(inside[-1]) + 1
 
-    def window_ready(self, name: str, i: int, half_s: float) -> bool:
-        """All samples of i's segment within +half_s of t[i] are final."""
+    def window_values(self, name: str, i: int, half_s: float, final_through: int | None = None) -> tuple[int, int, np.ndarray] | None:
+        """The values of ``name`` in i's window (±half_s, within i's segment), as known at the window's
+        *decision edge*; ``None`` while the data do not reach past the window yet.
+
+        The decision edge is the first hop end at or after the window's last sample: a property of the
+        data, not of how they were chunked. Samples that were final at that hop take their final value;
+        the newest ``settle`` samples take the value of that hop's backward pass. A window decision
+        therefore waits only for the data to cover the window, not for the filter to settle, and is the
+        same for any chunking. In a closed segment every value is final. ``final_through`` moves the
+        edge later until that sample and its right neighbour are final (a broad extreme must be compared
+        with its neighbours on final values, or a provisional pass could shift it by a sample).
+        """
+        ch = self.chans[name]
         sid = self.seg.a[i - self.seg.base]
         if sid != self.seg_id or not self.seg_open:
-            return True
-        s = self.chans[name].settled
-        return s > i and self.time(s - 1) >= self.time(i) + half_s
+            lo, hi = self.window(i, half_s)
+            return lo, hi, ch.z.view(lo, hi)
+        if self.n == 0 or self.time(self.n - 1) <= self.time(i) + half_s:
+            return None
+        lo, hi = self.window(i, half_s)
+        need = hi if final_through is None else max(hi, final_through + 2 + ch.settle)
+        k = max(1, -(-(need - self.seg_start) // self.hop))
+        e = self.seg_start + k * self.hop
+        if e >= self.hop_next:
+            return None
+        fin = e - ch.settle
+        if hi <= fin:
+            return lo, hi, ch.z.view(lo, hi)
+        s = max(lo, fin, self.seg_start)
+        y = ch.yf.view(s, e)
+        zb, _ = dsp.sosfilt_rows(ch.sos, y[None, ::-1], ch.zi[None] * y[-1])
+        vals = np.array(ch.z.view(lo, hi))
+        vals[s - lo:] = zb[0, ::-1][:hi - s]
+        return lo, hi, vals
 
     def refined(self, name: str, i: int) -> tuple[float, float]:
         """Same parabola as the reference (``Prepared.refined``)."""
@@ -268,6 +295,15 @@ class _Cand:
     role: Role
     i: int
     period: float | None = None  # spacing period, once it is known
+
+
+def _is_extreme(window: tuple[int, int, np.ndarray], i: int, sign: float) -> bool:
+    """sign × value at i beats every earlier value of the window strictly and every later one or ties."""
+    lo, hi, vals = window
+    x = sign * vals
+    v = x[i - lo]
+    before, after = x[:i - lo], x[i - lo + 1:]
+    return (before.size == 0 or v > before.max()) and (after.size == 0 or v >= after.max())
 
 
 class RealtimeCore:
@@ -469,21 +505,16 @@ class RealtimeCore:
             if c.period is None:
                 c.period = dsp.period_from_history(self._history, c.t, cfg)
             if c.period is None:
-                if not st.window_ready("m", c.i, cfg.dominant_half_window_s):
+                w = st.window_values("m", c.i, cfg.dominant_half_window_s)
+                if w is None:
                     return progressed
-                lo, hi = st.window(c.i, cfg.dominant_half_window_s)
-                c.period = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            half = cfg.contact_window_frac * c.period
-            if not st.window_ready("m", c.i, half):
+                c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            w = st.window_values("m", c.i, cfg.contact_window_frac * c.period, final_through=c.i)
+            if w is None:
                 return progressed
             self._cands[c.role].popleft()
             progressed = True
-            lo, hi = st.window(c.i, half)
-            m = st.chans["m"].z
-            v = m.a[c.i - m.base]
-            before = m.view(lo, c.i)
-            after = m.view(c.i + 1, hi)
-            if (before.size and not v > before.max()) or (after.size and not v >= after.max()):
+            if not _is_extreme(w, c.i, 1.0):
                 continue
             self._accept_contact(c, st)
 
@@ -581,8 +612,10 @@ class RealtimeCore:
             i = int(np.clip(np.searchsorted(ta, t), 0, len(ta) - 1))
             if abs(ta[i] - t) > 1.5 / st.fs:
                 continue
-            lo, hi = st.window(i + st.t.base, cfg.dominant_half_window_s)
-            d = dsp.dominant_period_s(st.chans["m"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s)
+            w = st.window_values("m", i + st.t.base, cfg.dominant_half_window_s)
+            if w is None:
+                return None
+            d = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s)
             if d is not None:
                 return d
         return cfg.fallback_period_s
@@ -599,22 +632,18 @@ class RealtimeCore:
                 if c.period is None:
                     return progressed
             elif c.period is None:
-                if not st.window_ready("ay", c.i, cfg.dominant_half_window_s):
+                w = st.window_values("ay", c.i, cfg.dominant_half_window_s)
+                if w is None:
                     return progressed
-                lo, hi = st.window(c.i, cfg.dominant_half_window_s)
-                c.period = dsp.dominant_period_s(st.chans["ay"].z.view(lo, hi), st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            half = cfg.arm_spacing_frac * c.period
-            if not st.window_ready("ay", c.i, half):
+                c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+            w = st.window_values("ay", c.i, cfg.arm_spacing_frac * c.period, final_through=c.i)
+            if w is None:
                 return progressed
             q.popleft()
             progressed = True
-            lo, hi = st.window(c.i, half)
-            z = st.chans["ay"].z
-            v = -z.a[c.i - z.base]
-            before = -z.view(lo, c.i)
-            after = -z.view(c.i + 1, hi)
-            if (before.size and not v > before.max()) or (after.size and not v >= after.max()):
+            if not _is_extreme(w, c.i, -1.0):
                 continue
+            z = st.chans["ay"].z
             tf, amp = st.refined("ay", c.i)
             fwd = self._fwd[role]
             k = len(fwd)
