@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from scipy.signal import periodogram
+from scipy.signal import periodogram, welch
 
 from stridesync.core.config import DetectorConfig
 from stridesync.core.reference import analyze
@@ -128,21 +128,38 @@ def bias_sd(d_ms: np.ndarray) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------------------------ spectra
 
-#: spectral cadence: Hann-windowed periodogram of ‖a‖ (mean removed) zero-padded to this many points
-#: (at 100 Hz: 0.003 Hz bins, i.e. 0.07 steps/min), peak refined by a parabola through the log-power of
-#: the peak bin and its neighbours.
+#: Spectral cadence of a 30-s window, from ‖a‖ of the ONE ankle present. That signal repeats once per
+#: stride, so its spectrum holds the stride frequency f1 (1–1.75 Hz) and its harmonics; the 2nd harmonic
+#: 2·f1 is the step frequency and the strongest line (PROVENANCE: 2.2–2.7 Hz).
+#:
+#: Primary estimate: cadence = 120 × f1, f1 the largest line in STRIDE_BAND_HZ of a Welch spectrum (Hann,
+#: 10-s segments, 50 % overlap, zero-padded to SPECTRUM_NFFT points = 0.003 Hz bins at 100 Hz), refined by
+#: a parabola through the log-power of the peak bin and its two neighbours.
+#: Cross-check: cadence = 60 × the largest line in STEP_BAND_HZ of one Hann periodogram of the whole window.
+#: Why the fundamental and Welch: when the cadence drifts inside a window (e.g. strides 0.78 s → 0.70 s at
+#: 855–885 s), each harmonic splits into lines whose spacing grows with the harmonic number; the single
+#: periodogram's step line then lands on one half of the window (−2.2 % and +3.9 % in two of 33 windows,
+#: with a clean contact train), while the fundamental of the averaged shorter-segment spectrum stays at
+#: the window's typical rate. Both figures are printed by bench/realdata_accuracy.py.
 SPECTRUM_NFFT = 2**15
-#: the ankle ‖a‖ of ONE leg repeats once per stride, so its spectrum holds the stride frequency f1 and its
-#: harmonics; the 2nd harmonic 2·f1 is the step frequency and is the strongest line of a running ankle
-#: (PROVENANCE: 2.2–2.7 Hz). Cadence (steps/min) = 60 × step frequency = 120 × f1.
 STEP_BAND_HZ = (2.0, 3.5)
 STRIDE_BAND_HZ = (1.0, 1.75)
+WELCH_SEGMENT_S = 10.0
 
 
-def spectral_peak_hz(x: np.ndarray, fs: float, band: tuple[float, float], nfft: int = SPECTRUM_NFFT) -> float:
-    """Frequency of the largest periodogram line of ``x`` in ``band`` (Hann, zero-padded, parabola on log P)."""
+def spectral_peak_hz(x: np.ndarray, fs: float, band: tuple[float, float], segment_s: float | None = None,
+                     nfft: int = SPECTRUM_NFFT) -> float:
+    """Frequency of the largest spectral line of ``x`` in ``band``.
+
+    Hann window, mean removed, zero-padded to ``nfft``; one periodogram of the whole of ``x``, or a Welch
+    average of ``segment_s`` segments (50 % overlap). The peak is refined by a parabola on log power.
+    """
     x = np.asarray(x, float) - np.mean(x)
-    f, p = periodogram(x, fs=fs, window="hann", nfft=max(nfft, len(x)), detrend=False)
+    if segment_s is None or segment_s * fs >= len(x):
+        f, p = periodogram(x, fs=fs, window="hann", nfft=max(nfft, len(x)), detrend=False)
+    else:
+        n = int(round(segment_s * fs))
+        f, p = welch(x, fs=fs, window="hann", nperseg=n, noverlap=n // 2, nfft=max(nfft, n), detrend=False)
     sel = np.flatnonzero((f >= band[0]) & (f <= band[1]))
     i = sel[np.argmax(p[sel])]
     if 0 < i < len(p) - 1 and min(p[i - 1], p[i], p[i + 1]) > 0:
@@ -151,6 +168,16 @@ def spectral_peak_hz(x: np.ndarray, fs: float, band: tuple[float, float], nfft: 
         d = 0.5 * (a - c) / den if den != 0 else 0.0
         return float(f[i] + np.clip(d, -0.5, 0.5) * (f[1] - f[0]))
     return float(f[i])
+
+
+def spectral_cadence_spm(norm_a: np.ndarray, fs: float) -> float:
+    """The primary spectral cadence (steps/min) of a one-ankle ‖a‖ window: 120 × Welch stride line."""
+    return 120.0 * spectral_peak_hz(norm_a, fs, STRIDE_BAND_HZ, WELCH_SEGMENT_S)
+
+
+def step_line_cadence_spm(norm_a: np.ndarray, fs: float) -> float:
+    """The cross-check: 60 × the step line of one periodogram of the window."""
+    return 60.0 * spectral_peak_hz(norm_a, fs, STEP_BAND_HZ)
 
 
 def windows_in(spans: list[tuple[float, float]], length_s: float = 30.0, hop_s: float = 30.0) -> list[tuple[float, float]]:
@@ -183,12 +210,16 @@ class CadenceWindow:
     span: tuple[float, float]
     n_strides: int
     contacts_spm: float
-    spectral_spm: float  # 60 × step-band peak of ‖a‖
-    stride_band_spm: float  # 120 × stride-band peak of ‖a‖ (cross-check)
+    spectral_spm: float  # primary spectral cadence (spectral_cadence_spm)
+    step_line_spm: float  # cross-check (step_line_cadence_spm)
 
     @property
     def err_pct(self) -> float:
         return 100.0 * (self.contacts_spm - self.spectral_spm) / self.spectral_spm
+
+    @property
+    def step_line_err_pct(self) -> float:
+        return 100.0 * (self.contacts_spm - self.step_line_spm) / self.step_line_spm
 
 
 def adept_cadence_windows(contacts: np.ndarray, hop_s: float = 30.0, cfg: DetectorConfig | None = None) -> list[CadenceWindow]:
@@ -200,8 +231,7 @@ def adept_cadence_windows(contacts: np.ndarray, hop_s: float = 30.0, cfg: Detect
     for w in windows_in(rd.adept_segments()["running"], 30.0, hop_s):
         sel = (s.time_s >= w[0]) & (s.time_s < w[1])
         spm, n = contact_cadence_spm(contacts, w, cfg)
-        out.append(CadenceWindow(w, n, spm, 60.0 * spectral_peak_hz(m[sel], fs, STEP_BAND_HZ),
-                                 120.0 * spectral_peak_hz(m[sel], fs, STRIDE_BAND_HZ)))
+        out.append(CadenceWindow(w, n, spm, spectral_cadence_spm(m[sel], fs), step_line_cadence_spm(m[sel], fs)))
     return out
 
 
@@ -312,7 +342,7 @@ def test_adept_contacts_in_running_none_in_standing(adept):
         for a, b in seg["running"]:
             # one contact per stride of this leg: at least 90 % of the strides the ‖a‖ spectrum implies
             sel = (s.time_s >= a) & (s.time_s < b)
-            f1 = spectral_peak_hz(np.linalg.norm(s.acc_g[sel], axis=1), s.sample_rate_hz, STEP_BAND_HZ) / 2
+            f1 = spectral_cadence_spm(np.linalg.norm(s.acc_g[sel], axis=1), s.sample_rate_hz) / 120.0
             n = int(np.sum((c >= a) & (c <= b)))
             assert n >= 0.9 * (b - a) * f1, f"running {a:.0f}-{b:.0f} s: {n} contacts for {(b - a) * f1:.0f} strides"
             assert n <= 1.02 * (b - a) * f1 + 2
@@ -327,8 +357,8 @@ def test_adept_cadence_agrees_with_spectrum(adept):
         ok = np.abs(np.nan_to_num(err, nan=np.inf)) <= 2.0
         assert ok.mean() >= 0.95, f"{ok.sum()}/{len(ok)} windows within 2 %; errors {np.round(err, 2)}"
         assert np.median(np.abs(err)) <= 0.5
-        # the two spectral estimators agree (the step line is the stride line's 2nd harmonic)
-        cross = np.array([abs(w.spectral_spm - w.stride_band_spm) / w.spectral_spm for w in wins])
+        # the two spectral estimators agree in the typical window (the step line is the 2nd harmonic)
+        cross = np.array([abs(w.spectral_spm - w.step_line_spm) / w.spectral_spm for w in wins])
         assert np.median(cross) <= 0.005
 
 
@@ -383,10 +413,14 @@ def test_fukuchi_one_contact_per_plate_stride(fukuchi):
         for side in Side:
             for res in (ref, rt):
                 v = contacts_vs_plate(ft, side, res)
-                # every plate contact has its own detected contact within ±150 ms, and no more than the
-                # plate contacts plus the one truncated at the trial start
+                # every plate contact has its own detected contact within ±150 ms ...
                 assert np.isfinite(v.d_ms).all(), f"{trial} {side}: plate contact without a detected contact"
-                assert v.n_truth <= v.n_detected <= v.n_truth + 1, (trial, side, v.n_truth, v.n_detected)
+                # ... and every detected contact between the first and last plate contact is one of them
+                # (extras exist only in the first/last 50 ms of the trial, outside the plate's record)
+                c = times(res.events, side.shin, EventKind.CONTACT)
+                ic = ft.contacts[side]
+                span = (c >= ic[0] - 0.15) & (c <= ic[-1] + 0.15)
+                assert span.sum() == v.n_truth, (trial, side, v.n_truth, c[span])
                 # the detected instant is the impact (+10…+20 ms) or the terminal-swing braking peak
                 # (−40…−75 ms): never outside −80…+30 ms
                 assert v.d_ms.min() >= -80.0 and v.d_ms.max() <= 30.0, (trial, side, v.d_ms.min(), v.d_ms.max())
@@ -420,13 +454,15 @@ def test_fukuchi_every_plate_stride_has_one_swing(fukuchi):
                 assert len(v.d_ms) >= 0.95 * v.n_truth, (trial, side, len(v.d_ms), v.n_truth)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Measured (reference and real-time alike, pooled over T25/T35/T45 × L/R, 260 strides): swing − peak "
-    "shank ω bias ≈ −190 ms, SD ≈ 110 ms. The contract's swing (max a_x LP 10 Hz in 35–95 % of the stride) "
-    "lands on the early-swing a_x peak (~45–50 % of the stride, ~230 ms before peak ω) in most strides and on "
-    "the terminal-swing peak (~90 %, +45…+65 ms) in the rest. At peak ω (~80 %) the centripetal ω²r "
-    "(≈3 g) is cancelled by the knee's own deceleration along the shank (≈ −2…−3 g), so a_x is only "
-    "≈0.7 g there. The feature does not track peak angular velocity for this runner."))
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "Target |bias| <= 10 ms and SD <= 10 ms not met. Measured swing - peak shank angular velocity, pooled over "
+    "T25/T35/T45 x L/R (248 strides), reference and real-time alike: bias -181.6 ms, SD 120.7 ms, median "
+    "-229.8 ms (left -241.9 +/- 36.2 ms, right -121.3 +/- 143.6 ms). The contract's swing (max a_x LP 10 Hz in "
+    "35-95 % of the stride) lands on the early-swing a_x peak (median 47 % of the stride, 80 % of strides) or "
+    "on the terminal-swing peak (~89 %, +45...+65 ms; mostly T25/T35 right), while peak omega is at ~80 %. "
+    "There a_x is only ~0.9 g (vs 3.0 g at the picked peak): the centripetal omega^2 r (~3 g) is cancelled by "
+    "the knee's own deceleration along the shank (-2...-3 g). The feature does not track peak omega for this "
+    "runner; bench/realdata_accuracy.py prints the per-trial figures."))
 def test_fukuchi_swing_meets_target(fukuchi):
     for label, (bias, sd) in _swing_figures(fukuchi).items():
         assert abs(bias) <= 10.0 and sd <= 10.0, f"{label}: bias {bias:.1f} ms, SD {sd:.1f} ms"

@@ -78,9 +78,10 @@ LAG_NAMES = ("swing_lag", "ipsi_arm_lag", "contra_arm_lag")
 class Event:
     """One detected limb event on the session clock.
 
-    ``stride_index`` numbers the role's reported contacts (shins) or reported
-    ``arm_fwd`` events (wrists) from 0; ``push``, ``swing`` and ``arm_back`` carry
-    the index of the contact or ``arm_fwd`` that opens their stride.
+    ``stride_index`` numbers, from 0 and per sensor, every detected contact (shins) or
+    ``arm_fwd`` (wrists) in time order, reported or not: a stride opened by contact k
+    ends at contact k + 1, and indices skip where strides were not counted.
+    ``push``, ``swing`` and ``arm_back`` carry the index of the event that opens their stride.
     """
 
     role: Role
@@ -142,7 +143,8 @@ class RoleSamples:
         """Nominal rate: the median sample interval's inverse."""
         if len(self.time_s) < 2:
             return float("nan")
-        return float(1.0 / np.median(np.diff(self.time_s)))
+        rate = 1.0 / float(np.median(np.diff(self.time_s)))
+        return float(f"{rate:.6g}")  # 200.00000000000426 from float times is 200
 
 
 #: A recording: the samples of each role present. Missing roles are simply absent.

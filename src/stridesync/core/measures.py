@@ -99,6 +99,18 @@ def index_events(events: list[Event]) -> dict[tuple[Role, EventKind], list[Event
     return out
 
 
+def counted_strides(idx: dict[tuple[Role, EventKind], list[Event]], shin: Role) -> list[tuple[float, float]]:
+    """(start, end) of the shin's counted strides: those with a push (only counted strides have one),
+    from the contact that opens them (index k) to the next (index k + 1)."""
+    contacts = {e.stride_index: e.time_s for e in idx.get((shin, EventKind.CONTACT), [])}
+    out = []
+    for push in idx.get((shin, EventKind.PUSH), []):
+        k = push.stride_index
+        if k in contacts and k + 1 in contacts:
+            out.append((contacts[k], contacts[k + 1]))
+    return sorted(out)
+
+
 def build_raw_steps(events: list[Event], cfg: DetectorConfig) -> list[RawStep]:
     """Every push with its stride (from the contacts that open and close it) and its paired lags."""
     idx = index_events(events)
@@ -106,13 +118,11 @@ def build_raw_steps(events: list[Event], cfg: DetectorConfig) -> list[RawStep]:
     raws = []
     for side in Side:
         contacts = {e.stride_index: e.time_s for e in idx.get((side.shin, EventKind.CONTACT), [])}
-        starts = sorted(contacts)
         for push in idx.get((side.shin, EventKind.PUSH), []):
             k = push.stride_index
-            nxt = starts[bisect_left(starts, k + 1)] if bisect_left(starts, k + 1) < len(starts) else None
-            if k not in contacts or nxt is None:
+            if k not in contacts or k + 1 not in contacts:
                 continue
-            raws.append(raw_step(push, contacts[k], contacts[nxt],
+            raws.append(raw_step(push, contacts[k], contacts[k + 1],
                                  times.get((side.other.shin, EventKind.SWING), []),
                                  times.get((side.wrist, EventKind.ARM_FWD), []),
                                  times.get((side.other.wrist, EventKind.ARM_BACK), []), cfg))
@@ -215,9 +225,7 @@ def plv(events: list[Event], t_from: float = -math.inf, t_to: float = math.inf) 
     for wrist in (Role.LEFT_WRIST, Role.RIGHT_WRIST):
         arms = [e.time_s for e in idx.get((wrist, EventKind.ARM_FWD), []) if t_from <= e.time_s <= t_to]
         for shin in (Role.LEFT_SHIN, Role.RIGHT_SHIN):
-            contacts = idx.get((shin, EventKind.CONTACT), [])
-            starts = {e.stride_index: e.time_s for e in contacts}
-            strides = sorted((t0, starts[k + 1]) for k, t0 in starts.items() if k + 1 in starts)
+            strides = counted_strides(idx, shin)
             if not strides or not arms:
                 continue
             t0s = [a for a, _ in strides]

@@ -11,8 +11,13 @@ recording. This core reproduces those instants while streaming:
   look-ahead are final. When a segment ends (a gap, or the end of the session)
   the final stretch is computed from the true end, exactly like the reference.
 * Decisions (is this peak the largest in its window? is this stride counted?)
-  are taken in time order, once every sample and every earlier decision they
-  depend on is final. They are therefore independent of chunking.
+  are taken in time order, once every earlier decision they depend on is taken,
+  at the window's *decision edge*: the first hop end after the window. The
+  values there are final where they have settled, and otherwise those of that
+  hop's backward pass, with a margin that bounds how far they may still move; a
+  call within the margin waits one more hop. The decision edge is a property of
+  the data, so decisions are independent of chunking. The extreme itself is
+  always compared with its neighbours on final values.
 
 Each event carries the instant of the reference feature; ``delays_s`` records how
 long after that instant (in data time) it was emitted.
@@ -78,6 +83,7 @@ class _Chan:
     sos: np.ndarray
     zi: np.ndarray
     settle: int
+    decay_per_s: float  # decay rate of the filter's slowest pole: how fast an edge transient fades
     state: np.ndarray | None = None
     yf: _Buf = field(default_factory=_Buf)
     z: _Buf = field(default_factory=_Buf)
@@ -95,7 +101,9 @@ class RoleStream:
         self.chans: dict[str, _Chan] = {}
         for name, attr in names.items():
             sos, zi = dsp.lowpass_sos(getattr(cfg, attr), self.fs, cfg.filter_order, cfg.max_cutoff_frac)
-            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(getattr(cfg, attr), self.fs, cfg))
+            fc = dsp.effective_cutoff_hz(getattr(cfg, attr), self.fs, cfg.max_cutoff_frac)
+            decay = 2 * np.pi * fc * np.sin(np.pi / (2 * cfg.filter_order))
+            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(getattr(cfg, attr), self.fs, cfg), float(decay))
         self.t = _Buf()
         self.seg = _Buf(dtype=np.int64)
         self.n = 0
@@ -241,7 +249,8 @@ class RoleStream:
         inside = np.flatnonzero(sg == sid)
         return lo + int(inside[0]), lo + int(inside[-1]) + 1
 
-    def window_values(self, name: str, i: int, half_s: float, final_through: int | None = None) -> tuple[int, int, np.ndarray] | None:
+    def window_values(self, name: str, i: int, half_s: float, final_through: int | None = None,
+                      extra_hops: int = 0) -> tuple[int, int, np.ndarray, np.ndarray] | None:
         """The values of ``name`` in i's window (±half_s, within i's segment), as known at the window's
         *decision edge*; ``None`` while the data do not reach past the window yet.
 
@@ -252,29 +261,40 @@ class RoleStream:
         same for any chunking. In a closed segment every value is final. ``final_through`` moves the
         edge later until that sample and its right neighbour are final (a broad extreme must be compared
         with its neighbours on final values, or a provisional pass could shift it by a sample).
+        ``extra_hops`` moves it later still, when a decision was too close to call.
+
+        Returns ``(lo, hi, values, margin)``: ``margin`` bounds how far each provisional value may
+        still move (0 for final values): the edge transient of the backward pass, which decays like
+        the filter's slowest pole, scaled by the window's range.
         """
         ch = self.chans[name]
         sid = self.seg.a[i - self.seg.base]
         if sid != self.seg_id or not self.seg_open:
             lo, hi = self.window(i, half_s)
-            return lo, hi, ch.z.view(lo, hi)
+            return lo, hi, ch.z.view(lo, hi), np.zeros(hi - lo)
         if self.n == 0 or self.time(self.n - 1) <= self.time(i) + half_s:
             return None
         lo, hi = self.window(i, half_s)
         need = hi if final_through is None else max(hi, final_through + 2 + ch.settle)
-        k = max(1, -(-(need - self.seg_start) // self.hop))
+        k = max(1, -(-(need - self.seg_start) // self.hop)) + extra_hops
         e = self.seg_start + k * self.hop
         if e >= self.hop_next:
             return None
         fin = e - ch.settle
+        margin = np.zeros(hi - lo)
         if hi <= fin:
-            return lo, hi, ch.z.view(lo, hi)
+            return lo, hi, ch.z.view(lo, hi), margin
         s = max(lo, fin, self.seg_start)
         y = ch.yf.view(s, e)
         zb, _ = dsp.sosfilt_rows(ch.sos, y[None, ::-1], ch.zi[None] * y[-1])
         vals = np.array(ch.z.view(lo, hi))
         vals[s - lo:] = zb[0, ::-1][:hi - s]
-        return lo, hi, vals
+        # bound on the edge transient: it starts at most at the signal's recent range and decays with
+        # the slowest pole; a factor 10 covers the discretised filter and the pole pair's ringing
+        span = float(np.ptp(ch.yf.view(max(self.seg_start, e - 4 * ch.settle), e))) + 1e-3
+        d_s = (e - np.arange(s, hi)) / self.fs
+        margin[s - lo:] = 10.0 * span * np.exp(-ch.decay_per_s * d_s)
+        return lo, hi, vals, margin
 
     def refined(self, name: str, i: int) -> tuple[float, float]:
         """Same parabola as the reference (``Prepared.refined``)."""
@@ -295,15 +315,22 @@ class _Cand:
     role: Role
     i: int
     period: float | None = None  # spacing period, once it is known
+    extra: int = 0  # hops past the decision edge, after too-close calls
 
 
-def _is_extreme(window: tuple[int, int, np.ndarray], i: int, sign: float) -> bool:
-    """sign × value at i beats every earlier value of the window strictly and every later one or ties."""
-    lo, hi, vals = window
+def _is_extreme(window: tuple[int, int, np.ndarray, np.ndarray], i: int, sign: float) -> bool | None:
+    """Does sign × value at i beat every earlier value of the window strictly and every later one or
+    tie it? ``None`` when a provisional value is within its margin of deciding it either way."""
+    lo, hi, vals, margin = window
     x = sign * vals
     v = x[i - lo]
-    before, after = x[:i - lo], x[i - lo + 1:]
-    return (before.size == 0 or v > before.max()) and (after.size == 0 or v >= after.max())
+    k = i - lo
+    hi_b, lo_b = x + margin, x - margin
+    if (k and lo_b[:k].max() >= v) or (k + 1 < len(x) and lo_b[k + 1:].max() > v):
+        return False
+    if (k and hi_b[:k].max() >= v) or (k + 1 < len(x) and hi_b[k + 1:].max() > v):
+        return None
+    return True
 
 
 class RealtimeCore:
@@ -509,12 +536,16 @@ class RealtimeCore:
                 if w is None:
                     return progressed
                 c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            w = st.window_values("m", c.i, cfg.contact_window_frac * c.period, final_through=c.i)
+            w = st.window_values("m", c.i, cfg.contact_window_frac * c.period, final_through=c.i, extra_hops=c.extra)
             if w is None:
                 return progressed
+            verdict = _is_extreme(w, c.i, 1.0)
+            if verdict is None:  # too close to call on provisional values: decide at a later edge
+                c.extra += 1
+                return True
             self._cands[c.role].popleft()
             progressed = True
-            if not _is_extreme(w, c.i, 1.0):
+            if not verdict:
                 continue
             self._accept_contact(c, st)
 
@@ -636,12 +667,16 @@ class RealtimeCore:
                 if w is None:
                     return progressed
                 c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            w = st.window_values("ay", c.i, cfg.arm_spacing_frac * c.period, final_through=c.i)
+            w = st.window_values("ay", c.i, cfg.arm_spacing_frac * c.period, final_through=c.i, extra_hops=c.extra)
             if w is None:
                 return progressed
+            verdict = _is_extreme(w, c.i, -1.0)
+            if verdict is None:  # too close to call on provisional values: decide at a later edge
+                c.extra += 1
+                return True
             q.popleft()
             progressed = True
-            if not _is_extreme(w, c.i, -1.0):
+            if not verdict:
                 continue
             z = st.chans["ay"].z
             tf, amp = st.refined("ay", c.i)
@@ -749,9 +784,14 @@ class RealtimeCore:
         return progressed
 
     def _baseline_ready(self) -> bool:
+        """Every lag these sensors can produce has its first N values (a lag they cannot produce,
+        e.g. the swing lag with one shin, does not hold the baseline back)."""
         n = self.config.baseline_n
-        need = {"swing_lag": len(self.shins) == 2, "ipsi_arm_lag": bool(self.wrists) and bool(self.shins),
-                "contra_arm_lag": bool(self.wrists) and len(self.shins) >= 1}
+        sides = [r.side for r in self.shins]
+        wrist_sides = {r.side for r in self.wrists}
+        need = {"swing_lag": len(self.shins) == 2,
+                "ipsi_arm_lag": any(s in wrist_sides for s in sides),
+                "contra_arm_lag": any(s.other in wrist_sides for s in sides)}
         for k, name in enumerate(("swing_lag", "ipsi_arm_lag", "contra_arm_lag")):
             if need[name] and sum(1 for r in self._raws if r.lags_ms[k] is not None) < n:
                 return False

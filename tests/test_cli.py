@@ -1,0 +1,105 @@
+"""The ``stridesync`` command as a user runs it: real files, real subprocesses, exit codes, outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stridesync.core.reference import analyze
+from stridesync.evaluate import compare
+from stridesync.io import read_events_csv, read_steps_csv, read_wide_csv, write_wide_csv
+
+from .conftest import sim_cached
+
+EXE = [sys.executable, "-m", "stridesync.cli"]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def session_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "run.csv"
+    write_wide_csv(path, sim_cached(seed=21, duration_s=30.0).recording)
+    return path
+
+
+def test_simulate_writes_samples_and_truth(tmp_path):
+    out = tmp_path / "sim.csv"
+    r = run("simulate", out, "--seconds", 20, "--seed", 4, "--swing-lag", 20, "--truth-dir", tmp_path / "truth")
+    assert r.returncode == 0, r.stderr
+    rec = read_wide_csv(out)
+    assert len(rec) == 4 and all(abs(s.sample_rate_hz - 200.0) < 1e-6 for s in rec.values())
+    events = read_events_csv(tmp_path / "truth" / "events.csv")
+    steps = read_steps_csv(tmp_path / "truth" / "steps.csv")
+    assert len(events) > 100 and len(steps) > 20
+    swing = sorted(s.swing_lag_ms for s in steps if s.swing_lag_ms is not None)
+    assert 5.0 < swing[len(swing) // 2] < 35.0
+
+
+def test_analyze_realtime_and_reference_agree(tmp_path, session_csv):
+    r1 = run("analyze", session_csv, "--events", tmp_path / "e.csv", "--steps", tmp_path / "s.csv", "--summary", tmp_path / "j.json")
+    r2 = run("analyze", session_csv, "--events", tmp_path / "e2.csv", "--steps", tmp_path / "s2.csv", "--reference")
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    rt, ref = read_events_csv(tmp_path / "e.csv"), read_events_csv(tmp_path / "e2.csv")
+    assert len(ref) > 100
+    c = compare(ref, rt)
+    assert c.recall >= 0.99 and c.precision >= 0.99
+    assert np.median(np.abs(c.all_errors())) < 1.0
+    summary = json.loads((tmp_path / "j.json").read_text())
+    assert summary["detector_settings"]["target_model"] == "together"
+    assert summary["n_steps"] == len(read_steps_csv(tmp_path / "s.csv"))
+    # the file analysed in-process gives the same steps as the CLI wrote (to the CSV's µs precision)
+    direct = analyze(read_wide_csv(session_csv))
+    assert [round(s.time_s, 6) for s in direct.steps] == [s.time_s for s in read_steps_csv(tmp_path / "s2.csv")]
+    assert "weak link" in r1.stdout
+
+
+BAD = {
+    "missing_time": "left_shin_x,left_shin_y,left_shin_z\n1,2,3\n",
+    "non_monotonic": "time_s,left_shin_x,left_shin_y,left_shin_z\n0.0,1,0,0\n0.01,1,0,0\n0.005,1,0,0\n",
+    "unknown_column": "time_s,left_knee_x\n0.0,1\n",
+    "non_numeric": "time_s,left_shin_x,left_shin_y,left_shin_z\n0.0,1,0,0\n0.01,one,0,0\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_one_line_exit_2_no_outputs(tmp_path, case):
+    src = tmp_path / "bad.csv"
+    src.write_text(BAD[case])
+    ev, st = tmp_path / "e.csv", tmp_path / "s.csv"
+    r = run("analyze", src, "--events", ev, "--steps", st)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("stridesync analyze: error:")
+    assert not ev.exists() and not st.exists()
+    assert os.listdir(tmp_path) == ["bad.csv"]
+
+
+def test_bad_arguments_and_unwritable_output(tmp_path, session_csv):
+    r = run("analyze", session_csv, "--events", tmp_path / "e.csv")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--steps" in r.stderr
+    r = run("analyze", session_csv, "--events", tmp_path / "nodir" / "e.csv", "--steps", tmp_path / "s.csv")
+    assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "s.csv").exists()
+    r = run("analyze", session_csv, "--events", tmp_path / "e.csv", "--steps", tmp_path / "s.csv", "--target", "sometimes")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    r = run("simulate", tmp_path / "x.csv", "--cadence", 400)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cadence" in r.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_demo_runs_and_names_the_weak_link():
+    r = run("demo", "--seconds", 25, "--fast")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    step_lines = [l for l in lines if l.strip() and l.strip()[0].isdigit()]
+    assert len(step_lines) > 30
+    assert any(l.startswith("weak link:") and "late by" in l or "early by" in l for l in lines)
