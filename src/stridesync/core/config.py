@@ -52,10 +52,10 @@ class DetectorConfig:
     baseline_n: int = 20
     window_steps: int = 20
 
-    #: real-time core: samples whose zero-phase value has at least this many cut-off periods of
-    #: look-ahead are final (*implementation*; the edge transient left is about 1 % of the local
-    #: signal range, e.g. up to 0.05 g on a 7 g impact; instants move by well under a millisecond)
-    settle_periods: float = 2.5
+    #: real-time core: a zero-phase value is final once the filter's impulse response has decayed
+    #: below this fraction of its peak over the look-ahead (*implementation*; 1 % leaves instants
+    #: within a fraction of a millisecond of the reference's; see docs/measurement.md)
+    settle_tol: float = 0.01
     #: real-time core: backward passes run every this many seconds of data (*implementation*)
     hop_s: float = 0.05
 
@@ -66,8 +66,8 @@ class DetectorConfig:
             raise ConfigError("stride_min_s must be positive and below stride_max_s")
         if self.baseline_n < 1 or self.window_steps < 1:
             raise ConfigError("baseline_n and window_steps must be at least 1")
-        if self.hop_s <= 0 or self.settle_periods <= 0:
-            raise ConfigError("hop_s and settle_periods must be positive")
+        if self.hop_s <= 0 or not (0 < self.settle_tol < 1):
+            raise ConfigError("hop_s must be positive and settle_tol between 0 and 1")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (tuples become lists)."""

@@ -192,10 +192,33 @@ def fill_holes(t: np.ndarray, x: np.ndarray, nominal_dt: float, max_fill_gap_s: 
     return t_out, x_out, new
 
 
+@lru_cache(maxsize=64)
+def _tail_samples(cutoff_hz: float, sample_rate_hz: float, order: int, max_frac: float, tol: float) -> int:
+    sos, _ = lowpass_sos(cutoff_hz, sample_rate_hz, order, max_frac)
+    n = int(10 * sample_rate_hz)
+    x = np.zeros(n)
+    x[0] = 1.0
+    h = np.abs(signal.sosfilt(sos, x))
+    tail = np.maximum.accumulate(h[::-1])[::-1] / h.max()
+    below = np.flatnonzero(tail < tol)
+    return int(below[0]) if len(below) else n
+
+
 def settle_samples(cutoff_hz: float, sample_rate_hz: float, cfg: DetectorConfig) -> int:
-    """Look-ahead, in samples, after which the real-time core treats a zero-phase value as final."""
-    fc = effective_cutoff_hz(cutoff_hz, sample_rate_hz, cfg.max_cutoff_frac)
-    return int(np.ceil(cfg.settle_periods * sample_rate_hz / fc))
+    """Look-ahead, in samples, after which the real-time core treats a zero-phase value as final.
+
+    It is where the filter's impulse response has decayed below ``cfg.settle_tol`` of its peak: the
+    backward pass's edge transient has faded by then. Measured on the digital filter, because near
+    Nyquist (LP 50 Hz at 100 Hz becomes 40 Hz) the poles decay far slower than the cut-off suggests.
+    """
+    return _tail_samples(float(cutoff_hz), float(sample_rate_hz), cfg.filter_order, cfg.max_cutoff_frac, cfg.settle_tol)
+
+
+def decay_per_s(cutoff_hz: float, sample_rate_hz: float, cfg: DetectorConfig) -> float:
+    """Decay rate (1/s) of the filter's slowest pole: how fast an edge transient fades."""
+    sos, _ = lowpass_sos(cutoff_hz, sample_rate_hz, cfg.filter_order, cfg.max_cutoff_frac)
+    _, poles, _ = signal.sos2zpk(sos)
+    return float(-np.log(np.abs(poles).max()) * sample_rate_hz)
 
 
 def period_from_history(history: list[tuple[float, float]], t: float, cfg: DetectorConfig) -> float | None:

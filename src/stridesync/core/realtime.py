@@ -7,8 +7,8 @@ recording. This core reproduces those instants while streaming:
   same recursion as the reference's forward pass, so it matches it exactly.
 * The backward pass runs every ``hop_s`` of data (at sample indices fixed by the
   data, not by how it was chunked) from the newest sample back over the last
-  ``settle`` samples; values with at least ``settle_periods`` cut-off periods of
-  look-ahead are final. When a segment ends (a gap, or the end of the session)
+  ``settle`` samples; values whose look-ahead covers the filter's impulse
+  response down to ``settle_tol`` of its peak are final. When a segment ends (a gap, or the end of the session)
   the final stretch is computed from the true end, exactly like the reference.
 * Decisions (is this peak the largest in its window? is this stride counted?)
   are taken in time order, once every earlier decision they depend on is taken,
@@ -101,9 +101,8 @@ class RoleStream:
         self.chans: dict[str, _Chan] = {}
         for name, attr in names.items():
             sos, zi = dsp.lowpass_sos(getattr(cfg, attr), self.fs, cfg.filter_order, cfg.max_cutoff_frac)
-            fc = dsp.effective_cutoff_hz(getattr(cfg, attr), self.fs, cfg.max_cutoff_frac)
-            decay = 2 * np.pi * fc * np.sin(np.pi / (2 * cfg.filter_order))
-            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(getattr(cfg, attr), self.fs, cfg), float(decay))
+            fc = getattr(cfg, attr)
+            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(fc, self.fs, cfg), dsp.decay_per_s(fc, self.fs, cfg))
         self.t = _Buf()
         self.seg = _Buf(dtype=np.int64)
         self.n = 0
