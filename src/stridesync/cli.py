@@ -143,17 +143,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     params = SimParams(duration_s=args.seconds, swing_lag_ms=35.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
     print(f"StrideSync demo: a simulated {args.seconds:.0f} s run on four virtual sensors, analysed live "
           f"({'as fast as possible' if args.fast else f'{args.speed:g}x real time'}).")
-    print("Each line is one step: lags of the other leg's swing and of both arms against the stance leg's push.")
-    print(f"{'time':>7} {'side':>5} {'swing':>7} {'ipsi':>7} {'contra':>7} {'score':>5} {'cadence':>7}")
+    print("Each line is one step: how late (+) or early (-), in ms, the other leg's swing, the stance-side arm\n"
+          "and the other arm peak against the stance leg's push; the sync score (100 = all together) and cadence.")
+    print(f"{'time s':>7} {'stance':>6} {'swing':>6} {'arm':>6} {'o.arm':>6} {'score':>5} {'steps/min':>9}")
     sim = simulate(params, seed=args.seed)
     state = {"n": 0}
     core_ref = {}
 
     def show(t, events, steps):
         for s in steps:
-            print(f"{s.time_s:7.2f} {s.stance_side.value:>5} {_fmt(s.swing_lag_ms, '+.0f'):>7} "
-                  f"{_fmt(s.ipsi_arm_lag_ms, '+.0f'):>7} {_fmt(s.contra_arm_lag_ms, '+.0f'):>7} "
-                  f"{_fmt(s.sync_score):>5} {_fmt(s.cadence_spm):>7}")
+            print(f"{s.time_s:7.2f} {s.stance_side.value:>6} {_fmt(s.swing_lag_ms, '+.0f'):>6} "
+                  f"{_fmt(s.ipsi_arm_lag_ms, '+.0f'):>6} {_fmt(s.contra_arm_lag_ms, '+.0f'):>6} "
+                  f"{_fmt(s.sync_score):>5} {_fmt(s.cadence_spm):>9}")
             state["n"] += 1
             if state["n"] % 10 == 0 and "core" in core_ref:
                 r = core_ref["core"].rolling()

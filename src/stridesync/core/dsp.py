@@ -136,6 +136,11 @@ def fill_holes(t: np.ndarray, x: np.ndarray, nominal_dt: float, max_fill_gap_s: 
     """
     t = np.asarray(t, dtype=float)
     x = np.asarray(x, dtype=float)
+    limit = 1.5 * nominal_dt
+    if len(t) and (t_prev is None or t[0] - t_prev <= limit) and not np.any(np.diff(t) > limit):
+        new = np.zeros(len(t), dtype=bool)  # the usual case: no hole, nothing to copy
+        new[0] = t_prev is None
+        return t, x, new
     if t_prev is None:
         tt, xx, first_new = t, x, True
     else:

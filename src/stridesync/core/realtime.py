@@ -120,7 +120,7 @@ class RoleStream:
             raise InputFormatError(f"{self.role}: samples after the end of the stream")
         if len(t) == 0:
             return
-        if np.any(np.diff(t) <= 0) or (self.last_t is not None and t[0] <= self.last_t):
+        if (self.last_t is not None and t[0] <= self.last_t) or (len(t) > 1 and not np.all(t[1:] > t[:-1])):
             raise InputFormatError(f"{self.role}: sample times must increase")
         tf, af, new = dsp.fill_holes(t, acc, self.dt, self.cfg.max_fill_gap_s, self.last_t, self.last_acc)
         self.last_t, self.last_acc = float(t[-1]), np.array(acc[-1], dtype=float)
@@ -172,17 +172,15 @@ class RoleStream:
         """Backward passes of several hops at once: each hop end e finalises the samples that now
         have ``settle`` samples of look-ahead. Hops of equal shape run as rows of one filter call."""
         for ch in self.chans.values():
-            batch = []
-            for e in ends:
-                ns = e - ch.settle
-                if ns <= ch.settled:
-                    continue
-                if ch.settled == ns - self.hop:
-                    batch.append(e)
-                else:
-                    self._backward_one(ch, e, ns)
-                ch.settled = ns
+            # hop ends are consecutive multiples of the hop: only the first one that finalises
+            # anything can have an odd shape (at a segment's start); the rest are full rows
+            batch = [e for e in ends if e - ch.settle > ch.settled]
+            if batch and ch.settled != batch[0] - ch.settle - self.hop:
+                self._backward_one(ch, batch[0], batch[0] - ch.settle)
+                ch.settled = batch[0] - ch.settle
+                batch = batch[1:]
             if batch:
+                ch.settled = batch[-1] - ch.settle
                 width = self.hop + ch.settle
                 idx = np.asarray(batch)[:, None] - ch.yf.base + np.arange(-width, 0)[None, :]
                 rows = ch.yf.a[idx][:, ::-1]
@@ -241,8 +239,10 @@ class RoleStream:
         """Global index range [lo, hi) of i's segment within ±half_s of t[i] (among samples present)."""
         ta = self.t.view(self.t.base, self.n)
         ti = ta[i - self.t.base]
-        lo = int(np.searchsorted(ta, ti - half_s, side="left")) + self.t.base
-        hi = int(np.searchsorted(ta, ti + half_s, side="right")) + self.t.base
+        lo = int(ta.searchsorted(ti - half_s, side="left")) + self.t.base
+        hi = int(ta.searchsorted(ti + half_s, side="right")) + self.t.base
+        if i >= self.seg_start and lo >= self.seg_start:  # the usual case: all in the current segment
+            return lo, hi
         sg = self.seg.view(lo, hi)
         sid = self.seg.a[i - self.seg.base]
         inside = np.flatnonzero(sg == sid)
@@ -294,6 +294,19 @@ class RoleStream:
         d_s = (e - np.arange(s, hi)) / self.fs
         margin[s - lo:] = 10.0 * span * np.exp(-ch.decay_per_s * d_s)
         return lo, hi, vals, margin
+
+    def beaten_nearby(self, name: str, i: int, half_s: float, sign: float) -> bool:
+        """A final value of i's segment within ±half_s beats sign × z[i] (an earlier one ties it).
+
+        Every window a candidate is judged in is at least this wide (its period is at least the
+        shortest stride), so such a candidate is certainly rejected: dropping it at once saves the
+        window decision for the many small peaks of impact ringing and noise."""
+        z = self.chans[name].z
+        lo, hi = self.window(i, half_s)
+        hi = min(hi, self.chans[name].settled)
+        x = sign * z.view(lo, hi)
+        v = x[i - lo]
+        return bool((i > lo and x[:i - lo].max() >= v) or (i + 1 < hi and x[i - lo + 1:].max() > v))
 
     def refined(self, name: str, i: int) -> tuple[float, float]:
         """Same parabola as the reference (``Prepared.refined``)."""
@@ -434,19 +447,18 @@ class RealtimeCore:
 
     # ================================================================ machinery
     def _run(self) -> None:
-        progressed = True
-        while progressed:
-            progressed = False
-            for r in self.shins:
-                self._scan_contacts(r)
-            progressed |= self._decide_contacts()
-            for r in self.shins:
-                progressed |= self._emit_strides(r)
-            for r in self.wrists:
-                self._scan_wrist(r)
-                progressed |= self._decide_wrist(r)
-                progressed |= self._count_wrist(r)
-            progressed |= self._make_steps()
+        """One pass through the stages, in dependency order: a later stage never unblocks an earlier
+        one, and each stage decides all it can before returning."""
+        for r in self.shins:
+            self._scan_contacts(r)
+        self._decide_contacts()
+        for r in self.shins:
+            self._emit_strides(r)
+        for r in self.wrists:
+            self._scan_wrist(r)
+            self._decide_wrist(r)
+            self._count_wrist(r)
+        self._make_steps()
         for role, s in self.streams.items():
             s.trim(self._needed_from(role))
 
@@ -492,9 +504,11 @@ class RealtimeCore:
         sg = st.seg.view(i0 - 1, lim + 1)
         c = m[1:-1]
         ok = (c > m[:-2]) & (c >= m[2:]) & (c >= self.config.contact_min_g) & (sg[1:-1] == sg[:-2]) & (sg[1:-1] == sg[2:])
+        min_half = self.config.contact_window_frac * self.config.stride_min_s
         for k in np.flatnonzero(ok):
             i = i0 + int(k)
-            self._cands[role].append(_Cand(st.time(i), role, i))
+            if not st.beaten_nearby("m", i, min_half, 1.0):
+                self._cands[role].append(_Cand(st.time(i), role, i))
         self._scan[role] = lim
 
     def _scan_frontier(self, role: Role) -> float:
@@ -541,7 +555,7 @@ class RealtimeCore:
             verdict = _is_extreme(w, c.i, 1.0)
             if verdict is None:  # too close to call on provisional values: decide at a later edge
                 c.extra += 1
-                return True
+                continue
             self._cands[c.role].popleft()
             progressed = True
             if not verdict:
@@ -619,9 +633,11 @@ class RealtimeCore:
         sg = st.seg.view(i0 - 1, lim + 1)
         c = a[1:-1]
         ok = (c > a[:-2]) & (c >= a[2:]) & (sg[1:-1] == sg[:-2]) & (sg[1:-1] == sg[2:])
+        min_half = self.config.arm_spacing_frac * self.config.stride_min_s
         for k in np.flatnonzero(ok):
             i = i0 + int(k)
-            self._wcands[role].append(_Cand(st.time(i), role, i))
+            if not st.beaten_nearby("ay", i, min_half, -1.0):
+                self._wcands[role].append(_Cand(st.time(i), role, i))
         self._wscan[role] = lim
 
     def _legs_period(self, t: float) -> float | None:
@@ -672,7 +688,7 @@ class RealtimeCore:
             verdict = _is_extreme(w, c.i, -1.0)
             if verdict is None:  # too close to call on provisional values: decide at a later edge
                 c.extra += 1
-                return True
+                continue
             q.popleft()
             progressed = True
             if not verdict:
