@@ -219,3 +219,38 @@ def test_baseline_target_model():
     # against its own baseline a steady runner scores well; against "together" the 40 ms lag costs points
     together = analyze(sim.recording)
     assert ref.summary["sync_score"] > together.summary["sync_score"] + 5
+
+
+def test_declared_gap_lets_the_other_leg_go_on():
+    """A shin that drops out must not hold back the other limbs' events until it returns."""
+    sim = sim_cached(seed=12, duration_s=40.0)
+    rec = sim.recording
+    from stridesync.core.realtime import RealtimeCore
+    core = RealtimeCore({r: s.sample_rate_hz for r, s in rec.items()})
+    t_drop, t_back = 15.0, 25.0
+    emitted_at = {}
+    edge = 0.0
+    pos = {r: 0 for r in rec}
+    while edge < 40.0:
+        edge += 0.05
+        for r, s in rec.items():
+            j = int(np.searchsorted(s.time_s, edge))
+            if r is Role.RIGHT_SHIN and t_drop <= edge < t_back:
+                pos[r] = j  # these samples never arrive
+                continue
+            if r is Role.RIGHT_SHIN and edge >= t_back and pos[r] < j and s.time_s[pos[r]] < t_back:
+                pos[r] = int(np.searchsorted(s.time_s, t_back))
+            if j > pos[r]:
+                for e in core.push(r, s.time_s[pos[r]:j], s.acc_g[pos[r]:j])[0]:
+                    emitted_at[(e.role, e.kind, e.time_s)] = edge
+                pos[r] = j
+        if t_drop + 1.0 <= edge < t_back:  # the acquisition layer knows the link is down
+            for e in core.declare_gap(Role.RIGHT_SHIN, edge - 0.5)[0]:
+                emitted_at[(e.role, e.kind, e.time_s)] = edge
+    core.finish()
+    left = [(k, v) for k, v in emitted_at.items() if k[0] is Role.LEFT_SHIN and k[1] is EventKind.CONTACT and 17.0 < k[2] < 23.0]
+    assert len(left) >= 6
+    assert max(v - k[2] for k, v in left) < 2.5  # emitted during the dropout, not at the sensor's return
+    right = [e.time_s for e in core.events_ if e.role is Role.RIGHT_SHIN]
+    assert not [t for t in right if t_drop - 0.001 < t < t_back]
+    assert [t for t in right if t > t_back + 2.0]  # and the leg is back after the gap

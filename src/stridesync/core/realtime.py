@@ -113,6 +113,8 @@ class RoleStream:
         self.hop_next = 0
         self.last_t: float | None = None
         self.last_acc: np.ndarray | None = None
+        self.quiet_until = -INF  # see declare_gap
+        self.force_new_segment = False
 
     # ---------------------------------------------------------------- input
     def push(self, t: np.ndarray, acc: np.ndarray) -> None:
@@ -122,7 +124,13 @@ class RoleStream:
             return
         if (self.last_t is not None and t[0] <= self.last_t) or (len(t) > 1 and not np.all(t[1:] > t[:-1])):
             raise InputFormatError(f"{self.role}: sample times must increase")
-        tf, af, new = dsp.fill_holes(t, acc, self.dt, self.cfg.max_fill_gap_s, self.last_t, self.last_acc)
+        if t[0] < self.quiet_until:
+            raise InputFormatError(f"{self.role}: samples at {t[0]:.3f} s fall in a gap declared until {self.quiet_until:.3f} s")
+        if self.force_new_segment:  # after a declared gap: no bridging across it
+            tf, af, new = dsp.fill_holes(t, acc, self.dt, self.cfg.max_fill_gap_s)
+            self.force_new_segment = False
+        else:
+            tf, af, new = dsp.fill_holes(t, acc, self.dt, self.cfg.max_fill_gap_s, self.last_t, self.last_acc)
         self.last_t, self.last_acc = float(t[-1]), np.array(acc[-1], dtype=float)
         cuts = list(np.flatnonzero(new)) + [len(tf)]
         if cuts[0] != 0:
@@ -136,6 +144,15 @@ class RoleStream:
         if self.seg_open:
             self._close_segment()
         self.finished = True
+
+    def declare_gap(self, until_s: float) -> None:
+        """No sample before ``until_s`` will arrive beyond those already pushed (the sensor is
+        disconnected, or a block was lost). The open segment ends here, so decisions waiting on this
+        sensor can go ahead; the next sample starts a new segment."""
+        if self.seg_open:
+            self._close_segment()
+        self.quiet_until = max(self.quiet_until, float(until_s))
+        self.force_new_segment = True
 
     def _start_segment(self) -> None:
         if self.seg_open:
@@ -230,7 +247,8 @@ class RoleStream:
         if self.finished:
             return INF
         s = self.chans[name].settled
-        return self.time(s - 1) if s > 0 else -INF
+        t = self.time(s - 1) if s > 0 else -INF
+        return t if self.seg_open else max(t, self.quiet_until)
 
     def time(self, i: int) -> float:
         return float(self.t.a[i - self.t.base])
@@ -414,6 +432,15 @@ class RealtimeCore:
         self._run()
         return self.events_[n_ev:], self.steps_[n_st:]
 
+    def declare_gap(self, role: Role, until_s: float) -> tuple[list[Event], list[Step]]:
+        """``role`` will deliver no samples before ``until_s`` (e.g. its sensor dropped out): decisions
+        that wait on it go ahead now instead of when it returns."""
+        n_ev, n_st = len(self.events_), len(self.steps_)
+        self.streams[Role(role)].declare_gap(until_s)
+        self._now = max(self._now, float(until_s))
+        self._run()
+        return self.events_[n_ev:], self.steps_[n_st:]
+
     def finish(self) -> tuple[list[Event], list[Step]]:
         """End of the session: close every segment and decide everything still pending."""
         n_ev, n_st = len(self.events_), len(self.steps_)
@@ -482,6 +509,8 @@ class RealtimeCore:
             return q[0].t
         if st.finished and self._wscan[role] >= st.n - 1:
             return INF
+        if not st.seg_open and self._wscan[role] >= st.n - 1:
+            return max(st.time(st.n - 1) if st.n else -INF, st.quiet_until)
         if st.n == 0:
             return -INF
         return st.time(min(self._wscan[role], st.n - 1))
@@ -516,6 +545,8 @@ class RealtimeCore:
         st = self.streams[role]
         if st.finished and self._scan[role] >= st.n - 1:
             return INF
+        if not st.seg_open and self._scan[role] >= st.n - 1:  # caught up with a closed segment
+            return max(st.time(st.n - 1) if st.n else -INF, st.quiet_until)
         if st.n == 0:
             return -INF
         if self._scan[role] >= st.n:

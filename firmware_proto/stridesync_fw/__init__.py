@@ -1,0 +1,1 @@
+"""StrideSync sensor firmware: pure modules that run unchanged under CPython and MicroPython."""
