@@ -134,40 +134,160 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------- demo
-def cmd_demo(args: argparse.Namespace) -> int:
+# ---------------------------------------------------------------------------- live
+def _step_line(s) -> str:
+    return (f"{s.time_s:7.2f} {s.stance_side.value:>6} {_fmt(s.swing_lag_ms, '+.0f'):>6} "
+            f"{_fmt(s.ipsi_arm_lag_ms, '+.0f'):>6} {_fmt(s.contra_arm_lag_ms, '+.0f'):>6} "
+            f"{_fmt(s.sync_score):>5} {_fmt(s.cadence_spm):>9}")
+
+
+STEP_HEADER = (f"{'time s':>7} {'stance':>6} {'swing':>6} {'arm':>6} {'o.arm':>6} {'score':>5} {'steps/min':>9}")
+STEP_LEGEND = ("Each line is one step: how late (+) or early (-), in ms, the other leg's swing, the stance-side arm\n"
+               "and the other arm peak against the stance leg's push; the sync score (100 = all together) and cadence.")
+
+
+def _health_line(h) -> str:
+    rate = f"{h.rate_hz:5.1f} Hz" if h.rate_hz else "    — Hz"
+    lat = f"{h.latency_ms:4.0f} ms" if h.latency_ms is not None else "   — ms"
+    clk = f"{h.clock_residual_ms:4.1f} ms" if h.clock_residual_ms is not None else "  — ms"
+    bat = f"{h.battery_pct:3d} %" if h.battery_pct is not None else "  — %"
+    return (f"   {h.role.value:<11} {h.state:<12} {rate}  loss {h.loss_pct:4.1f} %  latency {lat}  "
+            f"clock ±{clk}  battery {bat}  reconnects {h.reconnects}")
+
+
+def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
+    import asyncio
+    import signal
+
     from .core.config import DetectorConfig
-    from .pipeline import run_realtime
-    from .sim import SimParams, simulate
+    from .live_run import LiveOptions, run_live
+    from .roster import Roster
 
-    params = SimParams(duration_s=args.seconds, swing_lag_ms=35.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
-    print(f"StrideSync demo: a simulated {args.seconds:.0f} s run on four virtual sensors, analysed live "
-          f"({'as fast as possible' if args.fast else f'{args.speed:g}x real time'}).")
-    print("Each line is one step: how late (+) or early (-), in ms, the other leg's swing, the stance-side arm\n"
-          "and the other arm peak against the stance leg's push; the sync score (100 = all together) and cadence.")
-    print(f"{'time s':>7} {'stance':>6} {'swing':>6} {'arm':>6} {'o.arm':>6} {'score':>5} {'steps/min':>9}")
-    sim = simulate(params, seed=args.seed)
-    state = {"n": 0}
-    core_ref = {}
+    roster = Roster.load(args.roster) if getattr(args, "roster", None) else None
+    if roster is None and not args.virtual:
+        raise StrideSyncError("give a roster (--roster FILE) to connect real sensors, or --virtual for simulated ones")
+    outputs = [p for p in (getattr(args, "events", None), getattr(args, "steps", None), getattr(args, "health", None)) if p]
+    truth_dir = getattr(args, "truth_dir", None)
+    if truth_dir:
+        if not args.virtual:
+            raise StrideSyncError("--truth-dir needs --virtual: only simulated sensors have a ground truth")
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        outputs += [truth_dir / "events.csv", truth_dir / "steps.csv"]
+    from .io import check_writable
+    check_writable(outputs)
+    print(title)
+    print(STEP_LEGEND)
+    print(STEP_HEADER)
+    state = {"n": 0, "last_health": 0.0}
 
-    def show(t, events, steps):
-        for s in steps:
-            print(f"{s.time_s:7.2f} {s.stance_side.value:>6} {_fmt(s.swing_lag_ms, '+.0f'):>6} "
-                  f"{_fmt(s.ipsi_arm_lag_ms, '+.0f'):>6} {_fmt(s.contra_arm_lag_ms, '+.0f'):>6} "
-                  f"{_fmt(s.sync_score):>5} {_fmt(s.cadence_spm):>9}")
+    def on_update(events, steps, analyzer):
+        for st in steps:
+            print(_step_line(st), flush=True)
             state["n"] += 1
-            if state["n"] % 10 == 0 and "core" in core_ref:
-                r = core_ref["core"].rolling()
+            if state["n"] % 10 == 0:
+                r = analyzer.core.rolling()
                 wl = r.get("weak_link")
-                print(f"        last 20 steps: sync {_fmt(r.get('sync_score'))}, weak link: {wl['text'] if wl else '—'}")
+                print(f"        last 20 steps: sync {_fmt(r.get('sync_score'))}, cadence {_fmt(r.get('cadence_spm'))}, "
+                      f"weak link: {wl['text'] if wl else '—'}", flush=True)
+        if analyzer.now_s - state["last_health"] >= 5.0:
+            state["last_health"] = analyzer.now_s
+            for h in analyzer.health():
+                print(_health_line(h), flush=True)
 
-    res, _ = run_realtime(sim.recording, config=DetectorConfig(), on_block=show,
-                          pace=None if args.fast else args.speed, core_out=core_ref)
-    s = res.summary
-    wl = s.get("weak_link")
-    print(f"\nsession: {s['n_steps']} steps, cadence {_fmt(s.get('cadence_spm'))} steps/min, "
-          f"sync score {_fmt(s.get('sync_score'))}, PCI {_fmt(s.get('pci_pct'), '.1f', ' %')}")
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            pass
+        return await run_live(LiveOptions(seconds=args.seconds, virtual=args.virtual, roster=roster,
+                                          config=DetectorConfig(), on_update=on_update, stop=stop,
+                                          sim_seed=getattr(args, "seed", 1)))
+
+    res = asyncio.run(main())
+    a = res.analyzer
+    print("\nsensors at the end:")
+    for h in a.health():
+        print(_health_line(h))
+    summary = a.core.summary()
+    wl = summary.get("weak_link")
+    print(f"session: {summary['n_steps']} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
+          f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
     print(f"weak link: {wl['text'] if wl else '—'}")
+    _write_live_outputs(args, res, outputs)
+    return 0
+
+
+def _write_live_outputs(args, res, outputs) -> None:
+    if not outputs:
+        return
+    import json as _json
+
+    from .core.reference import analyze
+    from .io import AtomicOutputs, write_events_csv, write_steps_csv
+    core = res.analyzer.core
+    events = sorted(core.events_, key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    with AtomicOutputs(outputs) as out:
+        if getattr(args, "events", None):
+            write_events_csv(out.temp_path(args.events), events)
+        if getattr(args, "steps", None):
+            write_steps_csv(out.temp_path(args.steps), core.steps_)
+        if getattr(args, "health", None):
+            with out.open(args.health) as f:
+                _json.dump({"sensors": [h.as_dict() for h in res.analyzer.health()],
+                            "state_log": [{"time_s": t, "sensor": k, "state": s} for t, k, s in res.analyzer.state_log]},
+                           f, indent=1, sort_keys=True)
+        if getattr(args, "truth_dir", None):
+            truth = analyze(res.sim.clean)
+            write_events_csv(out.temp_path(args.truth_dir / "events.csv"), truth.events)
+            write_steps_csv(out.temp_path(args.truth_dir / "steps.csv"), truth.steps)
+    print("wrote " + ", ".join(str(p) for p in outputs))
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    what = "four virtual sensors" if args.virtual else "the roster's sensors"
+    return _run_live_terminal(args, title=f"StrideSync live: {what}, {args.seconds:.0f} s (Ctrl-C stops).")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.virtual = True
+    return _run_live_terminal(args, title=(
+        f"StrideSync demo: a simulated runner wearing four virtual sensors, streamed over a virtual Bluetooth "
+        f"radio through the real BLE stack and analysed live for {args.seconds:.0f} s (Ctrl-C stops)."))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .sources.ble import scan
+
+    async def main():
+        if args.virtual:
+            from .sim import SimParams, simulate
+            from .sources.bumble_backend import BumbleScanner, VirtualRadio
+            from .sources.virtual import start_fleet
+            async with VirtualRadio() as radio:
+                fleet = await start_fleet(radio, simulate(SimParams(duration_s=30.0), seed=1), clock=lambda: 0.0)
+                try:
+                    return await scan(args.seconds, backend=BumbleScanner)
+                finally:
+                    await fleet.close()
+        return await scan(args.seconds)
+
+    try:
+        found = asyncio.run(main())
+    except StrideSyncError:
+        raise
+    except Exception as exc:  # bleak: no adapter, BlueZ absent, permission denied
+        raise StrideSyncError(f"cannot scan for Bluetooth devices: {exc.__class__.__name__}: {exc}") from None
+    if not found:
+        print("no StrideSync sensors found")
+        return 0
+    print(f"{'name':<16} {'address':<18} {'rssi':>5} {'serial':<9} {'role':<12} {'battery':>7}")
+    for f in found:
+        print(f"{f.name:<16} {f.address:<18} {_fmt(f.rssi, 'd'):>5} {f.serial or '—':<9} "
+              f"{f.role.value if f.role else 'unassigned':<12} {_fmt(f.battery_pct, 'd', ' %'):>7}")
     return 0
 
 
@@ -197,12 +317,26 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(flag, dest=field, type=float, help=field.replace("_", " "))
     s.set_defaults(func=cmd_simulate)
 
-    d = sub.add_parser("demo", help="a simulated run analysed live in the terminal")
-    d.add_argument("--seconds", type=float, default=40.0, help="length of the simulated run")
-    d.add_argument("--speed", type=float, default=4.0, help="data time per wall-clock time")
-    d.add_argument("--fast", action="store_true", help="as fast as possible")
+    d = sub.add_parser("demo", help="four virtual sensors streamed over a virtual BLE radio, analysed live")
+    d.add_argument("--seconds", type=float, default=30.0, help="how long to stream")
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=cmd_demo)
+
+    sc = sub.add_parser("scan", help="list StrideSync sensors in range")
+    sc.add_argument("--seconds", type=float, default=5.0, help="how long to scan")
+    sc.add_argument("--virtual", action="store_true", help="scan a virtual radio with four simulated sensors")
+    sc.set_defaults(func=cmd_scan)
+
+    lv = sub.add_parser("live", help="live monitoring in the terminal")
+    lv.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
+    lv.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
+    lv.add_argument("--seconds", type=float, default=60.0, help="how long to stream")
+    lv.add_argument("--events", type=Path, help="events CSV to write at the end")
+    lv.add_argument("--steps", type=Path, help="steps CSV to write at the end")
+    lv.add_argument("--health", type=Path, help="sensor health JSON to write at the end")
+    lv.add_argument("--truth-dir", type=Path, help="virtual mode: the simulator's ground truth events.csv and steps.csv")
+    lv.add_argument("--seed", type=int, default=1)
+    lv.set_defaults(func=cmd_live)
     return p
 
 

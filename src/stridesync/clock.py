@@ -7,8 +7,10 @@ then for the host stack (a fraction of a millisecond to tens of milliseconds, ra
 the host stalls). Averaging such delays (least squares, mean offset) gives a biased, noisy
 offset; their *minimum* is stable. This module fits the lower envelope of
 ``arrival − sensor time`` against sensor time (the minimum-delay line of Moon, Skelly &
-Towsley 1999, and of NTP's minimum-delay filter) and, when TIME_SYNC exchanges are fed, the
-upper envelope of the uplink ``t1 − t2``; the two bound the true map from both sides.
+Towsley 1999, and of NTP's minimum-delay filter). TIME_SYNC exchanges add points to the same
+floor that wait for no connection event (the answer leaves exactly one interval after the
+request arrived), which is what keeps the floor true when a sensor's packets are phase-locked to
+its connection events; their uplink ``t1 → t2`` bounds the map from below.
 
 Contents
 --------
@@ -64,9 +66,9 @@ class ClockModel:
         Rate error of the sensor clock against the session clock (dimensionless; 1e-6 = 1 ppm).
         Positive when the sensor clock runs slow.
     uncertainty_s : float
-        Half-width of the interval the data allow for the offset (s), from the data and the
-        exchanges jointly; ``inf`` until TIME_SYNC exchanges have been fed. It excludes the host's
-        minimum one-way latencies, which are common to all sensors (see ``ClockSync``).
+        Width (s) of the band between the fitted floor and the lower bound from the exchanges'
+        uplinks: the offset error is below it. It includes the host's round-trip latency floor
+        (typically 1–3 ms), so it is conservative; ``inf`` until TIME_SYNC exchanges are fed.
     residual_s : float
         Median height of the per-bin minimum delays above the fitted floor (s): a health figure.
         It grows with host jitter and batching, and jumps when the link misbehaves.
@@ -172,7 +174,7 @@ class ClockSyncConfig:
     bin_s: float = 0.5
     min_span_s: float = 1.0
     max_drift_ppm: float = 200.0
-    min_slope_span_s: float = 10.0
+    min_slope_span_s: float = 20.0
     prior_drift_ppm: float = 0.0
     downlink_floor_s: float = 0.0
     uplink_floor_s: float = 0.0
@@ -234,8 +236,8 @@ class _Ring:
 class ClockSync:
     """Causal, streaming estimate of one sensor's clock map; feed it in arrival order.
 
-    Method
-    ------
+    Notes
+    -----
     Work in ``z = host time − sensor time`` against ``x = sensor time`` (both s). The true map
     is ``z_true(x) = offset + drift·x``. Two kinds of observation lie on or *above* the line
     ``z_true + L_down`` (``L_down`` = the host's minimum latency from the radio to the arrival
@@ -249,12 +251,15 @@ class ClockSync:
       longer than ``c`` to answer) waits for nothing but the host.
 
     Each ``bin_s`` of sensor time keeps its lowest point of either kind (detrended by the current
-    drift). When a bin closes, the lower convex hull of the last ``window_s`` of bins is built and
-    the line touching it at ``x_t`` (the newest bin minus a quarter of the span) is the
-    minimum-delay line: the linear program of Moon, Skelly & Towsley (1999), weighted towards
-    the recent end. Its slope is the drift; its height, less ``downlink_floor_s``, the offset.
+    drift), so a refit costs O(window_s / bin_s), once per bin: O(1) amortised per packet. When a
+    bin closes, the window's floor is refitted, the minimum-delay line of Moon, Skelly & Towsley
+    (1999) made robust for streaming: the drift is the slope of the chord between the lowest
+    (detrended) points of the oldest and newest thirds of the window — a baseline of at least a
+    third of the window, where a lower-hull edge can be a few seconds long and its slope noise —
+    and the offset is the floor of the newest third under that slope, at the newest bin. Below
+    ``min_slope_span_s`` of data the drift stays at ``prior_drift_ppm``.
 
-    Why the exchanges matter: when the packet period is (nearly) a whole multiple of the
+    **Why the exchanges matter.** when the packet period is (nearly) a whole multiple of the
     connection interval on the host clock (6 samples at 200 Hz on a 30 ms interval; 10 on
     50 ms), every packet waits the *same* time for its event, and the packet floor lies up to one
     interval above the truth — and drifts with it — for as long as the phase stays locked
@@ -262,7 +267,8 @@ class ClockSync:
     need ``c``: it is identified from the exchanges themselves (the ``t2`` stamps are connection
     events, so their spacings are multiples of ``c``, which BLE quantises to 1.25 ms), or given
     by the client. Under-estimating ``c`` only lifts those points (harmless for a lower
-    envelope); the largest interval that fits is chosen.
+    envelope); the largest interval that fits every spacing and is no longer than the shortest
+    round trip is chosen, and an exchange whose round trip is shorter than ``k·c`` is skipped.
 
     The uplink (``t1 → t2``) bounds the map from *below*; the gap between it and the floor is
     reported as ``uncertainty_s`` (it includes the host's round-trip floor, so it is an upper

@@ -90,6 +90,12 @@ class LiveAnalyzer:
         self.core = RealtimeCore({Role(r): fs for r, fs in sensors.values()}, config=self.config)
         self.now_s = 0.0
         self.block_latency_s: list[float] = []  # sample instant → pushed into the core, per packet
+        self.state_log: list[tuple[float, str, str]] = []  # (session time, key, new state)
+        self.arrival_log: dict[str, list[float]] = {k: [] for k in sensors}  # every data packet's arrival
+        #: per packet pushed: (sensor time of its last sample µs, its session time s, arrival s)
+        self.mapping_log: dict[str, list[tuple[int, float, float]]] = {k: [] for k in sensors}
+        #: per event emitted: (event, session time it was emitted, newest sample time the core had)
+        self.emission_log: list[tuple[Event, float, float]] = []
 
     # ------------------------------------------------------------------ input
     def on_packet(self, arrival_s: float, key: str, data: bytes) -> tuple[list[Event], list[Step]]:
@@ -120,6 +126,7 @@ class LiveAnalyzer:
         s.packets += 1
         s.last_arrival_s = arrival_s
         s.arrivals.append((arrival_s, pkt.n))
+        self.arrival_log[key].append(arrival_s)
         if s.state != "streaming":
             s.state = "streaming"
         t_us = pkt.sample_times_us()
@@ -141,6 +148,8 @@ class LiveAnalyzer:
         s = self.sensors.get(key)
         if s is None:
             return
+        if state != s.state:
+            self.state_log.append((self.now_s, key, state))
         if state == "reconnecting" and s.state != "reconnecting":
             s.reconnects += 1
         if state == "stalled" and s.state != "stalled":
@@ -162,7 +171,7 @@ class LiveAnalyzer:
                 # samples taken before (now − GAP_AFTER_S) that have not arrived by now are lost
                 until = max(s.last_sample_s, now_s - GAP_AFTER_S) + 1e-6
                 if until > self.core.streams[s.role].quiet_until:
-                    e, p = self.core.declare_gap(s.role, until)
+                    e, p = self._logged(self.core.declare_gap(s.role, until))
                     ev += e
                     st += p
         return ev, st
@@ -175,7 +184,9 @@ class LiveAnalyzer:
         model = s.clock.model
         blocks = []
         for pkt in s.held:
-            times = model.to_session(pkt.sample_times_us())
+            t_us = pkt.sample_times_us()
+            times = model.to_session(t_us)
+            self.mapping_log[s.key].append((int(t_us[-1]), float(times[-1]), arrival_s))
             keep = times > max(s.last_sample_s, self.core.streams[s.role].quiet_until - 1e-12)
             if not keep.any():
                 continue
@@ -188,7 +199,13 @@ class LiveAnalyzer:
         s.held.clear()
         if not blocks:
             return [], []
-        return self.core.push_many(blocks)
+        return self._logged(self.core.push_many(blocks))
+
+    def _logged(self, out: tuple[list[Event], list[Step]]) -> tuple[list[Event], list[Step]]:
+        newest = self.core._now
+        for e in out[0]:
+            self.emission_log.append((e, self.now_s, newest))
+        return out
 
     # ------------------------------------------------------------------ output
     def health(self) -> list[SensorHealth]:

@@ -34,6 +34,7 @@ class LiveOptions:
     links: dict | None = None  # Role → LinkModel for virtual mode
     tick_s: float = 0.2
     on_update: Callable[[list[Event], list[Step], "LiveAnalyzer"], None] | None = None
+    on_fleet: Callable[[object], None] | None = None  # virtual mode: called with the VirtualFleet once it is up
     stop: asyncio.Event | None = None
     sample_rate_hz: float = 200.0
 
@@ -67,7 +68,14 @@ async def run_live(opts: LiveOptions) -> LiveResult:
                                                   swing_lag_ms=30.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
             sim = simulate(params, seed=opts.sim_seed)
             radio = await VirtualRadio().start()
-            fleet = await start_fleet(radio, sim, clock=clock, links=opts.links)
+            links = opts.links
+            if links is None:  # a realistic link: 15–30 ms intervals, a few ms of stack jitter, rare loss
+                from .sources.virtual import LinkModel
+                links = {r: LinkModel(interval_s=(0.015, 0.03, 0.0225, 0.0075)[k % 4], jitter_s=0.005, loss=0.005,
+                                      seed=opts.sim_seed * 10 + k) for k, r in enumerate(sim.recording)}
+            fleet = await start_fleet(radio, sim, clock=clock, links=links)
+            if opts.on_fleet is not None:
+                opts.on_fleet(fleet)
             backend, scanner_backend = BumbleClient, BumbleScanner
             if roster is None:
                 roster = Roster.from_dict(fleet.roster_dict)

@@ -256,6 +256,8 @@ class SensorLink:
                 except Exception:
                     pass
                 await client.start_notify(P.DATA_CHAR_UUID, self._on_data)
+                # restart the stream: a sensor that believes it is streaming ignores a bare START
+                await self.command(P.OP_STOP)
                 await self.command(P.OP_START)
                 resubscribed = True
                 self.last_data_s = self.clock()
