@@ -96,10 +96,34 @@ def test_bad_arguments_and_unwritable_output(tmp_path, session_csv):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_demo_runs_and_names_the_weak_link():
-    r = run("demo", "--seconds", 25, "--fast")
+def test_demo_streams_virtual_sensors_and_names_the_weak_link():
+    r = run("demo", "--seconds", 12)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     step_lines = [l for l in lines if l.strip() and l.strip()[0].isdigit()]
-    assert len(step_lines) > 30
-    assert any(l.startswith("weak link:") and "late by" in l or "early by" in l for l in lines)
+    assert len(step_lines) > 15
+    health = [l for l in lines if "Hz" in l and "loss" in l]
+    assert {l.split()[0] for l in health} == {"left_shin", "right_shin", "left_wrist", "right_wrist"}
+    assert any(l.startswith("weak link:") and ("late by" in l or "early by" in l) for l in lines)
+
+
+def test_live_virtual_writes_outputs_and_truth(tmp_path):
+    r = run("live", "--virtual", "--seconds", 10, "--events", tmp_path / "e.csv", "--steps", tmp_path / "s.csv",
+            "--health", tmp_path / "h.json", "--truth-dir", tmp_path / "truth")
+    assert r.returncode == 0, r.stderr
+    events = read_events_csv(tmp_path / "e.csv")
+    truth = read_events_csv(tmp_path / "truth" / "events.csv")
+    assert len(events) > 40 and len(truth) > len(events)
+    health = json.loads((tmp_path / "h.json").read_text())
+    assert len(health["sensors"]) == 4 and all(h["packets"] > 20 for h in health["sensors"])
+    c = compare([e for e in truth if events[0].time_s <= e.time_s <= events[-1].time_s], events)
+    assert c.precision >= 0.95
+
+
+def test_live_needs_a_roster_or_virtual(tmp_path):
+    r = run("live", "--seconds", 1)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "roster" in r.stderr
+    bad = tmp_path / "roster.json"
+    bad.write_text('{"sensors": [{"serial": "SS1", "role": "left_knee"}]}')
+    r = run("live", "--roster", bad, "--seconds", 1)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "left_knee" in r.stderr

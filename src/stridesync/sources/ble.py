@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +68,11 @@ class LinkSettings:
     scan_timeout_s: float = 5.0
     stall_s: float = 1.0
     backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    time_sync_every_s: float = 2.0
+    #: TIME_SYNC exchanges: mean spacing (randomised ±50 %, never in step with the data), and a faster
+    #: burst right after each (re)connection so the clock map converges within seconds
+    time_sync_every_s: float = 0.5
+    time_sync_burst_every_s: float = 0.1
+    time_sync_burst_s: float = 10.0
     command_timeout_s: float = 2.0
     mtu: int = 247
 
@@ -235,11 +240,19 @@ class SensorLink:
     async def _stream(self, client: BleakClient) -> None:
         """Watch the stream: data flowing → streaming; silent → re-subscribe, then give up the link."""
         self._set("streaming")
-        next_sync = self.clock() + self.settings.time_sync_every_s
+        connected_at = self.clock()
+        rng = random.Random(hash(self.serial) & 0xFFFF)
+
+        def next_sync_after(now: float) -> float:
+            mean = (self.settings.time_sync_burst_every_s if now - connected_at < self.settings.time_sync_burst_s
+                    else self.settings.time_sync_every_s)
+            return now + mean * rng.uniform(0.5, 1.5)
+
+        next_sync = next_sync_after(connected_at)
         resubscribed = False
         while not self._stop.is_set():
             try:
-                await asyncio.wait_for(self._disconnected.wait(), 0.1)
+                await asyncio.wait_for(self._disconnected.wait(), 0.02)
                 raise SensorLostError(f"sensor {self.serial} disconnected")
             except asyncio.TimeoutError:
                 pass
@@ -265,7 +278,7 @@ class SensorLink:
                 self._set("streaming")
                 resubscribed = False
             if now >= next_sync:
-                next_sync = now + self.settings.time_sync_every_s
+                next_sync = next_sync_after(now)
                 try:
                     await self.time_sync()
                 except (asyncio.TimeoutError, ProtocolError) as exc:

@@ -86,7 +86,8 @@ class VirtualSensor:
         self.stalled = False
         self.sent = self.lost = 0
         self._packetizer: P.Packetizer | None = None
-        self._outbox: list[bytes] = []
+        self._outbox: list[tuple] = []
+        self._commands: list[bytes] = []
         self._next_index = 0
         self._seq = 0
         self._task: asyncio.Task | None = None
@@ -147,9 +148,9 @@ class VirtualSensor:
 
     # ------------------------------------------------------------------ control
     def _on_control_write(self, connection, value: bytes) -> None:
-        resp = self.handler.handle(bytes(value), self.sensor_now_us())
-        # the response leaves with the next connection event, like any notification
-        asyncio.get_running_loop().call_soon(lambda: self._outbox.append((self.control_char, resp)))
+        # like a real link: the write reaches the sensor at the next connection event (where the
+        # firmware stamps TIME_SYNC's receive time), and the response leaves at the event after
+        self._commands.append(bytes(value))
 
     def _on_start(self, config: Config) -> None:
         self.stalled = False
@@ -195,15 +196,19 @@ class VirtualSensor:
             p = self.peripheral
             if p is None or not p.is_connected:
                 self._outbox.clear()  # nobody to send to: what was queued is gone (no backfill)
+                self._commands.clear()
                 continue
             self._sample()
-            if not self._outbox:
-                continue
-            batch, self._outbox = self._outbox, []
-            if self.link.jitter_s:
-                asyncio.create_task(self._deliver(batch, self.rng.uniform(0, self.link.jitter_s)))
-            else:
-                await self._deliver(batch, 0.0)
+            if self._outbox:
+                batch, self._outbox = self._outbox, []
+                if self.link.jitter_s:
+                    asyncio.create_task(self._deliver(batch, self.rng.uniform(0, self.link.jitter_s)))
+                else:
+                    await self._deliver(batch, 0.0)
+            if self._commands:  # received at this event; answered at the next
+                cmds, self._commands = self._commands, []
+                for value in cmds:
+                    self._outbox.append((self.control_char, self.handler.handle(value, self.sensor_now_us())))
 
     async def _deliver(self, batch: list, delay: float) -> None:
         if delay:
