@@ -9,6 +9,7 @@ Figures:
   event_delay_p95_ms  from an event's own instant to its emission (adds the contract's confirmation windows)
   loss_pct            packets lost, all sensors
   sync_err_p95_ms     inter-sensor alignment error of the clock maps vs the simulator's truth, after 10 s
+  stress_*            the same with the extra delay uniform over 0–20 ms (no concentration near the minimum)
 Baseline in the same run: the same session with a perfect link (7.5 ms, no delay, no loss) for CPU and
 latency, and the naive clock map (offset = first arrival − first sensor time) for alignment.
 
@@ -97,6 +98,11 @@ def main() -> int:
     out["sync_err_p95_ms"] = round(float(np.percentile(err, 95)), 3)
     out["sync_err_max_ms"] = round(float(err.max()), 3)
     out["baseline_naive_sync_err_p95_ms"] = round(float(np.percentile(naive, 95)), 3)
+    stress = session(args.seconds, {r: LinkModel(interval_s=0.05, jitter_s=0.02, jitter_mean_s=None, loss=0.02, seed=k)
+                                    for k, r in enumerate(Role)})
+    serr = alignment_errors(stress)
+    out["stress_uniform_delay_sync_err_p95_ms"] = round(float(np.percentile(serr, 95)), 3)
+    out["stress_uniform_delay_sync_err_max_ms"] = round(float(serr.max()), 3)
     base = figures(session(args.seconds, perfect), args.seconds)
     out["baseline_perfect_link_cpu_pct"] = base["cpu_pct"]
     out["baseline_perfect_link_e2e_latency_p95_ms"] = base["e2e_latency_p95_ms"]

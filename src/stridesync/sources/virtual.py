@@ -39,14 +39,20 @@ class LinkModel:
     """What a real BLE link does to notifications, in seconds.
 
     ``interval_s``: connection interval (7.5–50 ms): notifications queue until the next connection event.
-    ``jitter_s``: upper bound of a uniform extra delay of each connection event's delivery (host stack,
-    radio retries); events stay in order. ``loss``: probability that a notification never arrives.
+    ``jitter_s``: upper bound of the extra delay of each connection event's delivery (host stack, radio
+    retries); events stay in order. Host stacks mostly deliver promptly with a long thin tail (about 2 ms
+    SD, Bideaux 2015), so the delay is exponential with mean ``jitter_mean_s`` with probability
+    1 − ``jitter_tail``, and uniform up to ``jitter_s`` otherwise; ``jitter_mean_s=None`` makes it
+    uniform up to ``jitter_s`` always (a harsher stress case). ``loss``: probability that a
+    notification never arrives.
     ``drops``: ``(start_s, duration_s)`` spans on the session clock when the sensor is out of range.
     ``max_latency_s``: the firmware sends a packet once its first sample is this old, even if not full.
     """
 
     interval_s: float = 0.03
     jitter_s: float = 0.0
+    jitter_mean_s: float | None = 0.002
+    jitter_tail: float = 0.05
     loss: float = 0.0
     drops: tuple[tuple[float, float], ...] = ()
     max_latency_s: float = 0.06
@@ -202,13 +208,19 @@ class VirtualSensor:
             if self._outbox:
                 batch, self._outbox = self._outbox, []
                 if self.link.jitter_s:
-                    asyncio.create_task(self._deliver(batch, self.rng.uniform(0, self.link.jitter_s)))
+                    asyncio.create_task(self._deliver(batch, self._jitter()))
                 else:
                     await self._deliver(batch, 0.0)
             if self._commands:  # received at this event; answered at the next
                 cmds, self._commands = self._commands, []
                 for value in cmds:
                     self._outbox.append((self.control_char, self.handler.handle(value, self.sensor_now_us())))
+
+    def _jitter(self) -> float:
+        lk = self.link
+        if lk.jitter_mean_s is None or self.rng.random() < lk.jitter_tail:
+            return self.rng.uniform(0, lk.jitter_s)
+        return min(lk.jitter_s, self.rng.expovariate(1.0 / lk.jitter_mean_s))
 
     async def _deliver(self, batch: list, delay: float) -> None:
         if delay:
