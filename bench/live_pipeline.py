@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 
+from stridesync.evaluate import clock_alignment_errors_ms
 from stridesync.live_run import LiveOptions, run_live
 from stridesync.model import Role
 from stridesync.sim import SimParams
@@ -42,29 +43,7 @@ def session(seconds: float, links: dict) -> tuple:
 
 
 def alignment_errors(res, naive: bool = False) -> np.ndarray:
-    """Per packet: mapped − true session time of its last sample; then pairwise differences between
-    sensors, compared at common instants (1 s grid), after the first 10 s of each sensor."""
-    sim, a = res.sim, res.analyzer
-    series = {}
-    for key, log in a.mapping_log.items():
-        if not log:
-            continue
-        role = a.sensors[key].role
-        sens_s = sim.sensor_time_s[role]
-        true_s = sim.recording[role].time_s
-        t_us = np.array([x[0] for x in log], dtype=float)
-        mapped = np.array([x[1] for x in log])
-        if naive:
-            arr = np.array([x[2] for x in log])
-            mapped = arr[0] + (t_us - t_us[0]) / 1e6
-        true = np.interp(t_us / 1e6, sens_s, true_s)
-        err = mapped - true
-        keep = true > true[0] + 10.0
-        series[key] = (true[keep], err[keep])
-    grid = np.arange(15.0, min(s[0][-1] for s in series.values()), 0.5)
-    e = np.array([np.interp(grid, t, v) for t, v in series.values()])
-    pair = [np.abs(e[i] - e[j]) for i in range(len(e)) for j in range(i + 1, len(e))]
-    return np.concatenate(pair) * 1000.0
+    return clock_alignment_errors_ms(res.sim, res.analyzer, naive=naive)
 
 
 def figures(res, seconds: float) -> dict:

@@ -127,3 +127,24 @@ def test_live_needs_a_roster_or_virtual(tmp_path):
     bad.write_text('{"sensors": [{"serial": "SS1", "role": "left_knee"}]}')
     r = run("live", "--roster", bad, "--seconds", 1)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "left_knee" in r.stderr
+
+
+def test_scan_lists_virtual_sensors():
+    r = run("scan", "--virtual", "--seconds", 1.5)
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if l.startswith("StrideSync")]
+    assert len(rows) == 4
+    for row in rows:
+        name, address, rssi, serial, role, battery = row.split()[:6]
+        assert serial.startswith("SS") and name.endswith(serial[-4:])
+        assert int(rssi) < 0 and role == "unassigned" and address.count(":") == 5
+
+
+def test_scan_without_bluetooth_is_one_line():
+    r = run("scan", "--seconds", 0.5)
+    # on a machine with an adapter this lists what is in range; without one it must say so in one line
+    if r.returncode != 0:
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+        assert "cannot use Bluetooth" in r.stderr and "--virtual" in r.stderr
+    else:
+        assert "no StrideSync sensors found" in r.stdout or "serial" in r.stdout

@@ -203,9 +203,14 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
             pass
         return await run_live(LiveOptions(seconds=args.seconds, virtual=args.virtual, roster=roster,
                                           config=DetectorConfig(), on_update=on_update, stop=stop,
-                                          sim_seed=getattr(args, "seed", 1)))
+                                          sim_seed=getattr(args, "seed", 1), **_record_options(args)))
 
-    res = asyncio.run(main())
+    try:
+        res = asyncio.run(main())
+    except StrideSyncError:
+        raise
+    except (OSError, RuntimeError) as exc:  # bleak without an adapter, BlueZ absent, permission denied
+        raise bluetooth_error(exc) from None
     a = res.analyzer
     print("\nsensors at the end:")
     for h in a.health():
@@ -216,6 +221,7 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
           f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
     print(f"weak link: {wl['text'] if wl else '—'}")
     _write_live_outputs(args, res, outputs)
+    _report_recording(res)
     return 0
 
 
@@ -245,6 +251,17 @@ def _write_live_outputs(args, res, outputs) -> None:
     print("wrote " + ", ".join(str(p) for p in outputs))
 
 
+def bluetooth_error(exc: BaseException) -> StrideSyncError:
+    """A one-line explanation of why Bluetooth could not be used."""
+    if isinstance(exc, FileNotFoundError) or "org.bluez" in str(exc) or "dbus" in str(exc).lower():
+        why = "no Bluetooth service on this machine (BlueZ/D-Bus not found)"
+    elif isinstance(exc, PermissionError):
+        why = "permission to use Bluetooth was refused"
+    else:
+        why = f"{exc.__class__.__name__}: {exc}"
+    return StrideSyncError(f"cannot use Bluetooth: {why}; --virtual runs the same thing on simulated sensors")
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     what = "four virtual sensors" if args.virtual else "the roster's sensors"
     return _run_live_terminal(args, title=f"StrideSync live: {what}, {args.seconds:.0f} s (Ctrl-C stops).")
@@ -252,9 +269,38 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     args.virtual = True
+    try:
+        from stridesync_ui.launch import dashboard_available, run_dashboard
+    except ImportError:  # the Qt extras are not installed: the terminal demo
+        dashboard_available = None
+    if dashboard_available is not None and dashboard_available():
+        return run_dashboard(virtual=True, seconds=args.seconds, seed=args.seed)
     return _run_live_terminal(args, title=(
         f"StrideSync demo: a simulated runner wearing four virtual sensors, streamed over a virtual Bluetooth "
         f"radio through the real BLE stack and analysed live for {args.seconds:.0f} s (Ctrl-C stops)."))
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The Qt dashboard: a live session (virtual sensors or a roster's), or a replay of a session file."""
+    from .roster import Roster
+
+    try:
+        from stridesync_ui.launch import run_dashboard
+    except ImportError as exc:
+        raise StrideSyncError(f"the dashboard needs the Qt extras (pip install 'stridesync[ui]'): {exc}") from None
+    if args.quit_after is not None and args.quit_after <= 0:
+        raise StrideSyncError("--quit-after must be a positive number of seconds")
+    if args.screenshot is not None and args.quit_after is None:
+        raise StrideSyncError("--screenshot needs --quit-after SECONDS: when to take it")
+    if args.screenshot is not None:
+        from .io import check_writable
+        check_writable([args.screenshot])
+    if args.replay is not None and not args.replay.exists():
+        raise StrideSyncError(f"cannot open {args.replay}: no such file")
+    roster = Roster.load(args.roster) if args.roster else None
+    virtual = args.virtual or (roster is None and args.replay is None)
+    return run_dashboard(virtual=virtual, replay=args.replay, roster=roster, seconds=args.seconds,
+                         screenshot=args.screenshot, quit_after_s=args.quit_after, seed=args.seed)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -280,7 +326,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except StrideSyncError:
         raise
     except Exception as exc:  # bleak: no adapter, BlueZ absent, permission denied
-        raise StrideSyncError(f"cannot scan for Bluetooth devices: {exc.__class__.__name__}: {exc}") from None
+        raise bluetooth_error(exc) from None
     if not found:
         print("no StrideSync sensors found")
         return 0
@@ -288,6 +334,202 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for f in found:
         print(f"{f.name:<16} {f.address:<18} {_fmt(f.rssi, 'd'):>5} {f.serial or '—':<9} "
               f"{f.role.value if f.role else 'unassigned':<12} {_fmt(f.battery_pct, 'd', ' %'):>7}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- sessions
+def _record_options(args: argparse.Namespace) -> dict:
+    """LiveOptions fields for ``record`` (none for ``live`` and ``demo``)."""
+    if getattr(args, "out", None) is None or getattr(args, "command", None) != "record":
+        return {}
+
+    def on_error(msg: str) -> None:
+        print(f"stridesync record: {msg}; the live session goes on", file=sys.stderr, flush=True)
+
+    return {"record_to": args.out, "athlete": args.athlete or "", "notes": args.notes or "",
+            "tags": tuple(t.strip() for t in (args.tags or "").split(",") if t.strip()),
+            "lap_every_s": args.lap_every, "on_record_error": on_error}
+
+
+def _report_recording(res) -> None:
+    rec = getattr(res, "recorder", None)
+    if rec is None:
+        return
+    if rec.error:
+        print(f"recording stopped early: {rec.error}")
+    else:
+        print(f"recorded {rec.written} inputs to {rec.path}")
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .io import check_writable
+    if args.out.exists():
+        raise StrideSyncError(f"{args.out} already exists; choose another name (a session is never overwritten)")
+    check_writable([args.out])
+    what = "four virtual sensors" if args.virtual else "the roster's sensors"
+    return _run_live_terminal(args, title=f"StrideSync record → {args.out}: {what}, {args.seconds:.0f} s (Ctrl-C stops).")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .session.replay import Replay
+    from .session.store import Session
+
+    with Session.open(args.session) as session:
+        speed = None if args.fast else args.speed
+        if speed is not None and not speed > 0:
+            raise StrideSyncError("--speed must be positive")
+        print(f"replaying {args.session}: {session.athlete or 'unnamed athlete'}, {session.date or 'undated'}, "
+              f"{session.duration_s:.0f} s, {len(session.sensors)} sensors, "
+              + ("as fast as possible" if speed is None else f"{speed:g}× real time"))
+        state = {"n": 0}
+        if not args.quiet:
+            print(STEP_LEGEND)
+            print(STEP_HEADER)
+
+        def on_update(events, steps, analyzer):
+            state["n"] += len(steps)
+            if not args.quiet:
+                for st in steps:
+                    print(_step_line(st), flush=True)
+
+        r = Replay(session, speed=speed, on_update=on_update)
+        bar = Progress("replaying", r.t_end_s - r.t_start_s, enabled=None if args.quiet else False)
+        r.on_progress = lambda t: bar.update(t - r.t_start_s)
+        res = r.run()
+        bar.close()
+    summary = res.summary
+    wl = summary.get("weak_link")
+    print(f"session: {summary.get('n_steps', len(res.steps))} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
+          f"sync score {_fmt(summary.get('sync_score'))}, weak link: {wl['text'] if wl else '—'}")
+    print(f"replayed {res.data_s:.1f} s of data in {res.wall_s:.2f} s")
+    return 0
+
+
+def _mapping(args: argparse.Namespace):
+    from .session.importer import ColumnMapping
+
+    if not args.map:
+        for flag in ("gyro_map", "time_col", "rate"):
+            if getattr(args, flag):
+                raise StrideSyncError(f"--{flag.replace('_', '-')} needs --map (without --map the input is the contract's wide CSV)")
+        if args.units != "g" or args.time_unit != "s":
+            raise StrideSyncError("--units and --time-unit need --map (the contract's wide CSV is in g and seconds)")
+        return None
+    acc = dict(ColumnMapping.parse_role_spec(m) for m in args.map)
+    gyro = dict(ColumnMapping.parse_role_spec(m) for m in (args.gyro_map or []))
+    extra = set(gyro) - set(acc)
+    if extra:
+        raise StrideSyncError(f"--gyro-map for {', '.join(r.value for r in extra)} without a --map for it")
+    return ColumnMapping(acc=acc, gyro=gyro, time_col=args.time_col, time_unit=args.time_unit, rate_hz=args.rate,
+                         units=args.units, delimiter={"comma": ",", "semicolon": ";", "tab": "\t"}.get(args.delimiter))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .session.importer import import_csv
+
+    mapping = _mapping(args)
+    bar = Progress("analysing", 1.0)
+
+    def progress(done_s: float, total_s: float) -> None:
+        bar.total = max(total_s, 1e-9)
+        bar.update(done_s)
+
+    info = import_csv(args.input, args.out, mapping=mapping, athlete=args.athlete or "", notes=args.notes or "",
+                      tags=tuple(t.strip() for t in (args.tags or "").split(",") if t.strip()),
+                      on_progress=progress)
+    bar.close()
+    print(f"imported {args.input} → {args.out}: {', '.join(info['roles'])}; {info['samples']} samples, "
+          f"{info['duration_s']:.1f} s, {info['steps']} steps")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .session.export import export_session
+    from .session.store import Session
+
+    if not any((args.samples, args.events, args.steps, args.summary)):
+        raise StrideSyncError("nothing to export: give --samples, --events, --steps and/or --summary")
+    with Session.open(args.session) as session:
+        bar = Progress("replaying", max(session.duration_s, 1e-3))
+        t0 = (session.time_range_s or (0.0, 0.0))[0]
+        res = export_session(session, samples=args.samples, events=args.events, steps=args.steps,
+                             summary=args.summary, recompute=args.recompute, on_progress=lambda t: bar.update(t - t0))
+        bar.close()
+    if res.note:
+        print(f"note: {res.note}")
+    written = [str(p) for p in (args.samples, args.events, args.steps, args.summary) if p]
+    what = "recomputed" if res.source == "recompute" else "as computed live"
+    print(f"wrote {', '.join(written)} ({len(res.events)} events, {len(res.steps)} steps, {what})")
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from .session.store import SESSION_SUFFIX, Session, SessionError
+
+    folder = args.dir
+    if not folder.is_dir():
+        raise StrideSyncError(f"{folder} is not a directory")
+    files = sorted(p for p in folder.iterdir() if p.suffix == SESSION_SUFFIX and p.is_file())
+    if not files:
+        print(f"no sessions ({SESSION_SUFFIX} files) in {folder}")
+        return 0
+    print(f"{'file':<28} {'athlete':<18} {'date':<20} {'duration':>9} {'sensors':>7} {'steps':>6}  note")
+    for p in files:
+        try:
+            with Session.open(p) as s:
+                summ = s.summary("live")
+                steps = len(s.steps("live")) if summ is not None else None
+                note = "" if s.complete else ("stopped early: " + s.recording_error if s.recording_error else "incomplete (not closed cleanly)")
+                print(f"{p.name:<28} {(s.athlete or '—')[:18]:<18} {(s.date or '—')[:19]:<20} "
+                      f"{s.duration_s / 60:6.1f} min {len(s.sensors):>7} {_fmt(steps, 'd'):>6}  {note}")
+        except SessionError as exc:
+            print(f"{p.name:<28} unreadable: {exc}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a session report. SESSION is a session file, or a wide samples CSV (``.csv``, ``.csv.gz``),
+    which is analysed with the reference analyser (the judge) and reported like a session."""
+    from .errors import OutputError
+    from .io import check_writable
+
+    if args.out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise OutputError(f"cannot write {args.out}: a report must end in .html or .pdf")
+    check_writable([args.out])
+    try:
+        from stridesync_ui.report import render, report_data_from_analysis, report_data_from_session
+    except ImportError as exc:
+        raise StrideSyncError(f"reports need the Qt extra (pip install 'stridesync[ui]'): {exc}") from None
+    name = args.session.name.lower()
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        from .core.config import DetectorConfig
+        from .core.reference import analyze
+        from .io import read_wide_csv
+
+        cfg = DetectorConfig(target_model=args.target)
+        recording = read_wide_csv(args.session)
+        res = analyze(recording, cfg)
+        date = args.date
+        if date is None:
+            import datetime as _dt
+            date = _dt.date.fromtimestamp(args.session.stat().st_mtime).isoformat()
+        data = report_data_from_analysis(recording, res.events, res.steps, res.summary, config=cfg,
+                                         athlete=args.athlete or "", date=date, notes=args.notes or "",
+                                         analyser="reference", source=str(args.session))
+    else:
+        import dataclasses
+
+        from .session.store import Session
+
+        with Session.open(args.session) as session:
+            data = report_data_from_session(session)
+        over = {k: v for k, v in (("athlete", args.athlete), ("date", args.date), ("notes", args.notes)) if v}
+        data = dataclasses.replace(data, **over)
+    render(data, args.out)
+    wl = data.summary.get("weak_link")
+    print(f"wrote {args.out}: {len(data.steps)} steps, sync score {_fmt(data.summary.get('sync_score'))}, "
+          f"weak link: {wl['text'] if wl else '—'}")
     return 0
 
 
@@ -322,6 +564,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=cmd_demo)
 
+    db = sub.add_parser("dashboard", help="the Qt track-side dashboard: live view or replay")
+    db.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio (the default without --roster)")
+    db.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting (real sensors)")
+    db.add_argument("--replay", type=Path, metavar="FILE", help="replay a session file (or a wide samples CSV)")
+    db.add_argument("--seconds", type=float, default=3600.0, help="longest live session, s")
+    db.add_argument("--seed", type=int, default=1)
+    db.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window (with --quit-after)")
+    db.add_argument("--quit-after", type=float, metavar="S", help="take the screenshot and quit after S seconds")
+    db.set_defaults(func=cmd_dashboard)
+
     sc = sub.add_parser("scan", help="list StrideSync sensors in range")
     sc.add_argument("--seconds", type=float, default=5.0, help="how long to scan")
     sc.add_argument("--virtual", action="store_true", help="scan a virtual radio with four simulated sensors")
@@ -337,6 +589,82 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--truth-dir", type=Path, help="virtual mode: the simulator's ground truth events.csv and steps.csv")
     lv.add_argument("--seed", type=int, default=1)
     lv.set_defaults(func=cmd_live)
+
+    rc = sub.add_parser("record", help="live monitoring with recording to a session file",
+                        description="Live monitoring (as `live`) while every packet, clock exchange and link state "
+                                    "is recorded to a new session file (SQLite; crash-safe: a crash loses at most "
+                                    "the last second).")
+    rc.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
+    rc.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
+    rc.add_argument("--seconds", type=float, default=60.0, help="how long to record")
+    rc.add_argument("--athlete", help="athlete's name (default: the roster's)")
+    rc.add_argument("--notes", help="free-text notes stored with the session")
+    rc.add_argument("--tags", help="comma-separated tags, e.g. 'track,intervals'")
+    rc.add_argument("--lap-every", type=float, metavar="S", help="mark a lap every S seconds")
+    rc.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    rc.add_argument("--out", type=Path, required=True, help="session file to create (.stridesync); never overwritten")
+    rc.set_defaults(func=cmd_record)
+
+    rp = sub.add_parser("replay", help="replay a session through the analyser")
+    rp.add_argument("session", type=Path, help="session file (.stridesync)")
+    g = rp.add_mutually_exclusive_group()
+    g.add_argument("--speed", type=float, default=1.0, help="data seconds per wall-clock second (default 1: real time)")
+    g.add_argument("--fast", action="store_true", help="as fast as possible")
+    rp.add_argument("-q", "--quiet", action="store_true", help="no per-step lines (a progress bar instead)")
+    rp.set_defaults(func=cmd_replay)
+
+    im = sub.add_parser(
+        "import", help="turn a samples CSV into a session", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Import a CSV of samples as a session. Without --map the input is the contract's wide samples "
+                    "CSV (time_s, <role>_x,_y,_z in g).",
+        epilog="Other devices' exports: map columns onto roles.\n"
+               "  --map ROLE=X,Y,Z     the columns holding ROLE's body-frame x, y, z (repeat per role);\n"
+               "                       a leading '-' flips an axis, the order remaps axes:\n"
+               "                       --map left_shin=AccZ,-AccX,AccY\n"
+               "  --time-col NAME      the time column (--time-unit s|ms|us), or\n"
+               "  --rate HZ            evenly spaced samples at a fixed rate\n"
+               "  --units g|m/s2       acceleration unit of the file\n"
+               "example:\n"
+               "  stridesync import watch.csv --map left_wrist=ax,ay,az --time-col timestamp_ms --time-unit ms \\\n"
+               "      --units m/s2 --out watch.stridesync")
+    im.add_argument("input", type=Path, help="CSV to import (.gz is read compressed)")
+    im.add_argument("--out", type=Path, required=True, help="session file to create (.stridesync)")
+    im.add_argument("--map", action="append", metavar="ROLE=X,Y,Z", help="accelerometer columns of a role (repeatable)")
+    im.add_argument("--gyro-map", action="append", metavar="ROLE=X,Y,Z", help="angular-rate columns (deg/s) of a role")
+    im.add_argument("--time-col", help="name of the time column")
+    im.add_argument("--time-unit", choices=("s", "ms", "us"), default="s", help="unit of the time column")
+    im.add_argument("--rate", type=float, help="fixed sample rate in Hz (no time column)")
+    im.add_argument("--units", choices=("g", "m/s2"), default="g", help="acceleration unit of the file")
+    im.add_argument("--delimiter", choices=("comma", "semicolon", "tab"), help="field separator (default: detected)")
+    im.add_argument("--athlete", help="athlete's name")
+    im.add_argument("--notes", help="free-text notes")
+    im.add_argument("--tags", help="comma-separated tags")
+    im.set_defaults(func=cmd_import)
+
+    ex = sub.add_parser("export", help="write a session's samples, events, steps and summary",
+                        description="Export a session to the contract's files. By default the results computed live "
+                                    "(or at import); --recompute replays the raw inputs through the current core.")
+    ex.add_argument("session", type=Path, help="session file (.stridesync)")
+    ex.add_argument("--samples", type=Path, help="wide samples CSV (decoded, clock-mapped samples)")
+    ex.add_argument("--events", type=Path, help="events CSV")
+    ex.add_argument("--steps", type=Path, help="steps CSV")
+    ex.add_argument("--summary", type=Path, help="summary JSON")
+    ex.add_argument("--recompute", action="store_true", help="replay the raw inputs through the current core")
+    ex.set_defaults(func=cmd_export)
+
+    ls = sub.add_parser("sessions", help="list the session files in a folder")
+    ls.add_argument("dir", type=Path, nargs="?", default=Path("."), help="folder (default: the current one)")
+    ls.set_defaults(func=cmd_sessions)
+
+    rpt = sub.add_parser("report", help="a session report as self-contained HTML or A4 PDF")
+    rpt.add_argument("session", type=Path, help="session file, or a wide samples CSV (.csv, .csv.gz) to analyse")
+    rpt.add_argument("--out", type=Path, required=True, help="report to write: .html or .pdf")
+    rpt.add_argument("--athlete", help="athlete name for the header (default: the session's)")
+    rpt.add_argument("--date", help="session date for the header (default: the session's, or the CSV file's date)")
+    rpt.add_argument("--notes", help="notes shown under the key numbers (default: the session's)")
+    rpt.add_argument("--target", choices=("together", "baseline"), default="together",
+                     help="target model when analysing a CSV (a session keeps its own)")
+    rpt.set_defaults(func=cmd_report)
     return p
 
 

@@ -81,3 +81,34 @@ def compare(truth_events: list[Event], test_events: list[Event], truth_steps: li
                 if a is not None and b is not None:
                     lag_err.append(b - a)
     return Comparison(len(truth_events), len(test_events), n, {k: np.array(v) for k, v in errs.items()}, np.array(lag_err))
+
+
+def clock_alignment_errors_ms(sim, analyzer, *, settle_s: float = 10.0, step_s: float = 0.5,
+                              naive: bool = False) -> np.ndarray:
+    """Inter-sensor alignment error of a live session's clock maps against the simulator's truth, ms.
+
+    For every packet mapped, the error of its last sample's session time (mapped − true); the errors of
+    each pair of sensors are compared at common instants (every ``step_s``) once each has streamed for
+    ``settle_s``. ``naive`` replaces the clock maps by "offset = first arrival − first sensor time".
+    """
+    series = []
+    for key, log in analyzer.mapping_log.items():
+        if len(log) < 2:
+            continue
+        role = analyzer.sensors[key].role
+        t_us = np.array([x[0] for x in log], dtype=float)
+        mapped = np.array([x[1] for x in log])
+        if naive:
+            arrival = np.array([x[2] for x in log])
+            mapped = arrival[0] + (t_us - t_us[0]) / 1e6
+        true = np.interp(t_us / 1e6, sim.sensor_time_s[role], sim.recording[role].time_s)
+        keep = true > true[0] + settle_s
+        if keep.sum() >= 2:
+            series.append((true[keep], (mapped - true)[keep]))
+    if len(series) < 2:
+        return np.empty(0)
+    lo = max(s[0][0] for s in series)
+    hi = min(s[0][-1] for s in series)
+    grid = np.arange(lo, hi, step_s)
+    e = np.array([np.interp(grid, t, v) for t, v in series])
+    return np.concatenate([np.abs(e[i] - e[j]) for i in range(len(e)) for j in range(i + 1, len(e))]) * 1000.0

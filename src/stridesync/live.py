@@ -82,10 +82,17 @@ class LiveAnalyzer:
     ----------
     sensors : key → (role, nominal sample rate Hz). The key is the sensor's serial number.
     config : detector settings.
+    sink : optional recorder (:class:`~stridesync.session.recorder.Recorder` or anything with the same
+        methods). Every input call is passed to it first, in call order: ``packet(arrival_s, key, data)``,
+        ``exchange(key, t1_s, t2_us, t3_us, t4_s)``, ``state(now_s, key, state, battery_pct, rssi)``,
+        ``tick(now_s)``, ``finish(now_s)``. Feeding the same calls to a fresh analyzer with the same
+        settings reproduces every event and step exactly: that is what a replay does.
     """
 
-    def __init__(self, sensors: dict[str, tuple[Role, float]], *, config: DetectorConfig | None = None):
+    def __init__(self, sensors: dict[str, tuple[Role, float]], *, config: DetectorConfig | None = None,
+                 sink: object | None = None):
         self.config = config or DetectorConfig()
+        self.sink = sink
         self.sensors = {k: _Sensor(k, Role(r), ClockSync()) for k, (r, _) in sensors.items()}
         self.core = RealtimeCore({Role(r): fs for r, fs in sensors.values()}, config=self.config)
         self.now_s = 0.0
@@ -100,6 +107,8 @@ class LiveAnalyzer:
     # ------------------------------------------------------------------ input
     def on_packet(self, arrival_s: float, key: str, data: bytes) -> tuple[list[Event], list[Step]]:
         """One notification from the data characteristic. Malformed packets are counted, never raised."""
+        if self.sink is not None:
+            self.sink.packet(arrival_s, key, data)
         s = self.sensors.get(key)
         self.now_s = max(self.now_s, arrival_s)
         if s is None:
@@ -139,12 +148,16 @@ class LiveAnalyzer:
         return self._flush(s, arrival_s)
 
     def on_time_sync(self, key: str, t1_s: float, t2_us: int, t3_us: int, t4_s: float) -> None:
+        if self.sink is not None:
+            self.sink.exchange(key, t1_s, t2_us, t3_us, t4_s)
         s = self.sensors.get(key)
         if s is not None:
             s.clock.add_exchange(t1_s, t2_us, t3_us, t4_s)
 
     def set_state(self, key: str, state: str, *, battery_pct: int | None = None, rssi: int | None = None) -> None:
         """Link-level news from the acquisition layer ('connecting', 'streaming', 'stalled', 'reconnecting', 'lost', ...)."""
+        if self.sink is not None:
+            self.sink.state(self.now_s, key, state, battery_pct, rssi)
         s = self.sensors.get(key)
         if s is None:
             return
@@ -163,6 +176,8 @@ class LiveAnalyzer:
     def tick(self, now_s: float) -> tuple[list[Event], list[Step]]:
         """Called a few times a second: a sensor silent for ``GAP_AFTER_S`` is declared away, so the
         other limbs' decisions do not wait for it."""
+        if self.sink is not None:
+            self.sink.tick(now_s)
         self.now_s = max(self.now_s, now_s)
         ev, st = [], []
         for s in self.sensors.values():
@@ -177,6 +192,8 @@ class LiveAnalyzer:
         return ev, st
 
     def finish(self) -> tuple[list[Event], list[Step]]:
+        if self.sink is not None:
+            self.sink.finish(self.now_s)
         return self.core.finish()
 
     # ------------------------------------------------------------------ internals

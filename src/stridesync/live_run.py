@@ -8,10 +8,13 @@ per role on the radio and reaches them through the real bleak API with the bumbl
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .core.config import DetectorConfig
 from .live import LiveAnalyzer
@@ -37,6 +40,15 @@ class LiveOptions:
     on_fleet: Callable[[object], None] | None = None  # virtual mode: called with the VirtualFleet once it is up
     stop: asyncio.Event | None = None
     sample_rate_hz: float = 200.0
+    #: record the session to this new file (see :mod:`stridesync.session`); None records nothing
+    record_to: Path | None = None
+    athlete: str = ""
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    #: when recording: mark a lap every this many seconds (None: no automatic laps)
+    lap_every_s: float | None = None
+    #: when recording: called once with a one-line message if recording stops (disk full); the session goes on
+    on_record_error: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -46,6 +58,7 @@ class LiveResult:
     fleet: object | None = None
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    recorder: object | None = None  # the session Recorder when ``record_to`` was given (closed)
 
 
 async def run_live(opts: LiveOptions) -> LiveResult:
@@ -55,7 +68,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
     t0 = time.monotonic()
     clock = lambda: time.monotonic() - t0  # noqa: E731 - the session clock, shared with virtual sensors
     cpu0 = time.process_time()
-    radio = fleet = sim = None
+    radio = fleet = sim = recorder = None
     backend = scanner_backend = None
     roster = opts.roster
     try:
@@ -87,7 +100,11 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             rates = {e.serial: (e.role, sim.recording[e.role].sample_rate_hz) for e in roster.sensors if e.role in sim.recording}
         else:
             rates = {e.serial: (e.role, opts.sample_rate_hz) for e in roster.sensors}
-        analyzer = LiveAnalyzer(rates, config=opts.config)
+        if opts.record_to is not None:
+            recorder = _start_recorder(opts, roster, rates, sim)
+        analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder)
+        if recorder is not None:
+            recorder.bind(analyzer)
 
         def on_state(serial, state, battery):
             analyzer.set_state(serial, state, battery_pct=battery)
@@ -98,6 +115,9 @@ async def run_live(opts: LiveOptions) -> LiveResult:
         async with acq:
             deadline = clock() + opts.seconds
             next_tick = clock()
+            if recorder is not None:
+                _record_links(recorder, acq, rates)
+                next_lap, lap_n = clock() + (opts.lap_every_s or math.inf), 1
             while not stop.is_set() and clock() < deadline:
                 try:
                     item = await asyncio.wait_for(acq.queue.get(), timeout=opts.tick_s)
@@ -116,12 +136,54 @@ async def run_live(opts: LiveOptions) -> LiveResult:
                     st += s
                 if opts.on_update is not None and (ev or st):
                     opts.on_update(ev, st, analyzer)
+                if recorder is not None and clock() >= next_lap:
+                    recorder.lap(next_lap, f"lap {lap_n}")
+                    next_lap, lap_n = next_lap + opts.lap_every_s, lap_n + 1
         ev, st = analyzer.finish()
         if opts.on_update is not None and (ev or st):
             opts.on_update(ev, st, analyzer)
-        return LiveResult(analyzer, sim, fleet, time.monotonic() - t0, time.process_time() - cpu0)
+        if recorder is not None:
+            recorder.close(events=analyzer.core.events_, steps=analyzer.core.steps_, summary=analyzer.core.summary(),
+                           meta={"health": [h.as_dict() for h in analyzer.health()]})
+        return LiveResult(analyzer, sim, fleet, time.monotonic() - t0, time.process_time() - cpu0, recorder)
     finally:
+        if recorder is not None:
+            recorder.close()  # after an error: keep what was recorded (no-op after a clean close)
         if fleet is not None:
             await fleet.close()
         if radio is not None:
             await radio.close()
+
+
+def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, sim) -> object:
+    """The session recorder: sensors from the roster, settings and metadata from the options."""
+    from dataclasses import asdict
+
+    from .session.recorder import Recorder
+    from .session.store import SensorInfo
+
+    sensors = [SensorInfo(e.serial, e.role, rates[e.serial][1] if e.serial in rates else None,
+                          tuple(e.mounting.describe())) for e in roster.sensors]
+    meta = {"athlete": opts.athlete or roster.athlete, "notes": opts.notes, "tags": list(opts.tags),
+            "virtual": opts.virtual}
+    if sim is not None:
+        try:
+            meta["simulation"] = {"seed": opts.sim_seed, "params": json.loads(json.dumps(asdict(sim.params), default=str))}
+        except (TypeError, ValueError, AttributeError):
+            pass
+    return Recorder(opts.record_to, sensors=sensors, config=opts.config, meta=meta, on_error=opts.on_record_error)
+
+
+def _record_links(recorder, acq, rates: dict) -> None:
+    """What the links learnt on connecting: firmware, ranges, address."""
+    from .session.store import SensorInfo
+
+    for serial, link in acq.links.items():
+        cfg = link.config
+        client = link.client
+        recorder.update_sensor(SensorInfo(
+            serial, link.role, rates[serial][1] if serial in rates else None, tuple(link.mounting.describe()),
+            firmware=link.firmware or (f"{cfg.fw_major}.{cfg.fw_minor}" if cfg else None),
+            acc_range_g=cfg.acc_range_g if cfg else None, gyro_range_dps=cfg.gyro_range_dps if cfg else None,
+            address=getattr(client, "address", None) if client is not None else None,
+            name=f"StrideSync-{serial}"))

@@ -94,6 +94,8 @@ class VirtualSensor:
         self._packetizer: P.Packetizer | None = None
         self._outbox: list[tuple] = []
         self._commands: list[bytes] = []
+        self._last_delivery_s = 0.0
+        self._deliver_lock = asyncio.Lock()
         self._next_index = 0
         self._seq = 0
         self._task: asyncio.Task | None = None
@@ -102,7 +104,10 @@ class VirtualSensor:
     # ------------------------------------------------------------------ clocks
     def sensor_now_us(self) -> int:
         """The sensor clock now: the session clock mapped like the samples (offset and drift)."""
-        t = self.clock()
+        return self.sensor_at_us(self.clock())
+
+    def sensor_at_us(self, t: float) -> int:
+        """The sensor clock at session time t."""
         k = int(np.searchsorted(self.samples.time_s, t))
         k = min(max(k, 1), len(self.samples.time_s) - 1)
         t0, t1 = self.samples.time_s[k - 1], self.samples.time_s[k]
@@ -196,9 +201,11 @@ class VirtualSensor:
     async def _radio_loop(self) -> None:
         """Connection events every ``interval_s`` with a random phase; each delivers what is queued."""
         interval = self.link.interval_s
-        await asyncio.sleep(self.rng.uniform(0, interval))
+        next_event = self.clock() + self.rng.uniform(0, interval)
         while True:
-            await asyncio.sleep(interval)
+            # connection events sit on a fixed grid (the controller's anchor points), not "sleep after work"
+            next_event += interval
+            await asyncio.sleep(max(0.0, next_event - self.clock()))
             p = self.peripheral
             if p is None or not p.is_connected:
                 self._outbox.clear()  # nobody to send to: what was queued is gone (no backfill)
@@ -208,13 +215,22 @@ class VirtualSensor:
             if self._outbox:
                 batch, self._outbox = self._outbox, []
                 if self.link.jitter_s:
-                    asyncio.create_task(self._deliver(batch, self._jitter()))
+                    # the host stack delays deliveries but never reorders them
+                    now = self.clock()
+                    at = max(now + self._jitter(), self._last_delivery_s)
+                    self._last_delivery_s = at
+                    asyncio.create_task(self._deliver(batch, at - now))
                 else:
                     await self._deliver(batch, 0.0)
             if self._commands:  # received at this event; answered at the next
                 cmds, self._commands = self._commands, []
+                # the firmware stamps TIME_SYNC in the radio's event interrupt: the event's own time,
+                # not when this Python task happened to wake up
+                t_event_us = self.sensor_at_us(next_event)
+                self.handler.clock_us = lambda: t_event_us
                 for value in cmds:
-                    self._outbox.append((self.control_char, self.handler.handle(value, self.sensor_now_us())))
+                    self._outbox.append((self.control_char, self.handler.handle(value, t_event_us)))
+                self.handler.clock_us = self.sensor_now_us
 
     def _jitter(self) -> float:
         lk = self.link
@@ -225,6 +241,10 @@ class VirtualSensor:
     async def _deliver(self, batch: list, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
+        async with self._deliver_lock:  # FIFO: deliveries keep their order
+            await self._deliver_now(batch)
+
+    async def _deliver_now(self, batch: list) -> None:
         p = self.peripheral
         if p is None:
             return

@@ -1,0 +1,313 @@
+"""Replay: a source that feeds a recorded session through the same path as live.
+
+A live session's file holds every input the :class:`~stridesync.live.LiveAnalyzer` received, in
+order. A replay feeds the same inputs, in the same order, to a fresh analyser built with the recorded
+detector settings: decode → clock → core run exactly as they did live, so the events and steps are
+the same, bit for bit. An imported session holds samples; its replay feeds them in blocks to the
+real-time core, as :func:`stridesync.pipeline.run_realtime` does.
+
+Pacing: real time times ``speed``, or as fast as possible (``speed=None``). :meth:`Replay.pause`,
+:meth:`Replay.resume`, :meth:`Replay.seek` and :meth:`Replay.stop` may be called from another thread
+(a dashboard's). A seek restarts from the beginning and fast-forwards to the target without pacing or
+callbacks: the state at any instant depends only on the inputs before it, so a seek is deterministic.
+
+As fast as possible, the core receives the decoded samples in batches of about a second (flushed
+before every gap declaration and at the end). The core's results do not depend on how its input is
+split into blocks (its defining chunk-invariance property, tested in ``tests/test_core.py``), and the
+replay tests check that these replays equal the live results exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..core.config import DetectorConfig
+from ..core.realtime import RealtimeCore
+from ..live import LiveAnalyzer
+from ..model import Event, Recording, Role, RoleSamples, Step
+from .store import Kind, Session, SessionError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Replay", "ReplayResult", "replay", "session_recording"]
+
+#: as-fast-as-possible replays hand the core about this many samples at a time
+FAST_BATCH_SAMPLES = 800
+#: imported sessions: block length (s of data) when paced, as a live source would deliver
+PACED_BLOCK_S = 0.02
+FAST_BLOCK_S = 1.0
+
+
+class _CoreTap:
+    """Stands in for a RealtimeCore inside a LiveAnalyzer: optionally batches pushes and keeps the samples.
+
+    Every attribute other than the ones defined here is the real core's.
+    """
+
+    def __init__(self, core: RealtimeCore, *, batch: bool, capture: bool):
+        self._core, self._batch, self._capture = core, batch, capture
+        self._pending: list = []
+        self._n = 0
+        self.captured: dict[Role, list] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._core, name)
+
+    def push_many(self, blocks):
+        if self._capture:
+            for role, t, acc in blocks:
+                self.captured.setdefault(role, []).append((np.asarray(t, float), np.asarray(acc, float)))
+        if not self._batch:
+            return self._core.push_many(blocks)
+        self._pending += blocks
+        self._n += sum(len(t) for _, t, _ in blocks)
+        if self._n >= FAST_BATCH_SAMPLES:
+            return self.flush()
+        return [], []
+
+    def flush(self):
+        if not self._pending:
+            return [], []
+        blocks, self._pending, self._n = self._pending, [], 0
+        by_role: dict[Role, list] = {}
+        for role, t, acc in blocks:  # one block per role: a sensor's samples are in time order
+            by_role.setdefault(role, []).append((t, acc))
+        merged = [(role, np.concatenate([t for t, _ in parts]), np.concatenate([a for _, a in parts]))
+                  for role, parts in by_role.items()]
+        return self._core.push_many(merged)
+
+    def declare_gap(self, role, until_s):
+        ev, st = self.flush()
+        e2, s2 = self._core.declare_gap(role, until_s)
+        return ev + e2, st + s2
+
+    def finish(self):
+        ev, st = self.flush()
+        e2, s2 = self._core.finish()
+        return ev + e2, st + s2
+
+
+class _SamplesAnalyzer:
+    """What an imported session's replay exposes where a live one exposes its LiveAnalyzer."""
+
+    def __init__(self, core: RealtimeCore):
+        self.core = core
+        self.now_s = 0.0
+
+    def health(self) -> list:
+        return []
+
+
+@dataclass
+class ReplayResult:
+    """Everything the replay computed. ``events`` in emission order (like the core's ``events_``)."""
+
+    analyzer: Any
+    events: list[Event]
+    steps: list[Step]
+    summary: dict
+    data_s: float = 0.0
+    wall_s: float = 0.0
+    samples: Recording = field(default_factory=dict)  # with ``capture_samples``: what reached the core
+
+
+class Replay:
+    """Feed a session through the analyser.
+
+    Parameters
+    ----------
+    session : an open :class:`~.store.Session`.
+    speed : data seconds per wall-clock second (1.0 = real time); ``None`` = as fast as possible. It may be
+        changed while running (pacing restarts from the current position).
+    config : detector settings; default the session's own (use another to re-analyse differently).
+    on_update : ``(events, steps, analyzer)`` after each input that produced any (like run_live's).
+    on_progress : ``(data_time_s)`` about once per second of data.
+    capture_samples : keep the decoded, clock-mapped samples that reached the core (for export).
+    """
+
+    def __init__(self, session: Session, *, speed: float | None = 1.0, config: DetectorConfig | None = None,
+                 on_update: Callable[[list[Event], list[Step], Any], None] | None = None,
+                 on_progress: Callable[[float], None] | None = None, capture_samples: bool = False):
+        if speed is not None and not speed > 0:
+            raise ValueError("speed must be positive (or None for as fast as possible)")
+        self.session, self.speed = session, speed
+        self.config = config or session.detector_config
+        self.on_update, self.on_progress = on_update, on_progress
+        self.capture_samples = capture_samples
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = False
+        self._seek_to: float | None = None
+        self.position_s = 0.0
+        if session.source == "import":
+            self._load_samples()
+        else:
+            self._load_inputs()
+        self.t_start_s = self._times[0] if self._times else 0.0
+        self.t_end_s = self._times[-1] if self._times else 0.0
+
+    # ------------------------------------------------------------------ control (any thread)
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def seek(self, t_s: float) -> None:
+        """Continue from data time ``t_s`` (restart and fast-forward: deterministic)."""
+        with self._lock:
+            self._seek_to = float(t_s)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._running.set()
+
+    # ------------------------------------------------------------------ loading
+    def _load_inputs(self) -> None:
+        c = self.session.columns()
+        self._cols = c
+        self._times = c["t_s"]
+        rates = {s.serial: (s.role, s.rate_hz) for s in self.session.sensors if s.role is not None and s.rate_hz}
+        if not rates:
+            raise SessionError(f"{self.session.path}: no sensor with a role and a rate; nothing to replay")
+        self._rates = rates
+
+    def _load_samples(self) -> None:
+        parts: dict[Role, list[np.ndarray]] = {}
+        for role, rows in self.session.sample_blocks():
+            parts.setdefault(role, []).append(rows)
+        rec: Recording = {}
+        for role, blocks in parts.items():
+            a = np.concatenate(blocks)
+            gyro = np.ascontiguousarray(a[:, 4:7]) if a.shape[1] >= 7 else None
+            rec[role] = RoleSamples(role, np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1:4]), gyro)
+        if not rec:
+            raise SessionError(f"{self.session.path}: the session holds no samples")
+        self._recording = rec
+        rates = {s.role: s.rate_hz for s in self.session.sensors if s.role in rec}
+        self._rates = {r: (rates.get(r) or rec[r].sample_rate_hz) for r in rec}
+        from ..pipeline import blocks
+        self._groups = list(blocks(rec, PACED_BLOCK_S if self.speed is not None else FAST_BLOCK_S))
+        self._times = [max(float(t[-1]) for _, t, _ in g) for g in self._groups]
+
+    # ------------------------------------------------------------------ running
+    def _new_analyzer(self, batch: bool):
+        if self.session.source == "import":
+            core = RealtimeCore(self._rates, config=self.config)
+            a = _SamplesAnalyzer(core)
+            if self.capture_samples:
+                a.core = _CoreTap(core, batch=False, capture=True)
+            return a
+        a = LiveAnalyzer(self._rates, config=self.config)
+        if batch or self.capture_samples:
+            a.core = _CoreTap(a.core, batch=batch, capture=self.capture_samples)
+        return a
+
+    def _apply(self, a, i: int) -> tuple[list, list]:
+        if self.session.source == "import":
+            a.now_s = self._times[i]
+            return a.core.push_many(self._groups[i])
+        c = self._cols
+        kind = c["kind"][i]
+        if kind == Kind.PACKET:
+            return a.on_packet(c["t_s"][i], c["sensor"][i], c["data"][i])
+        if kind == Kind.EXCHANGE:
+            a.on_time_sync(c["sensor"][i], c["t1_s"][i], c["t2_us"][i], c["t3_us"][i], c["t4_s"][i])
+        elif kind == Kind.STATE:
+            a.set_state(c["sensor"][i], c["state"][i], battery_pct=c["battery_pct"][i], rssi=c["rssi"][i])
+        elif kind == Kind.TICK:
+            return a.tick(c["t_s"][i])
+        elif kind == Kind.FINISH:
+            self._finished = True
+            return a.finish()
+        return [], []
+
+    def run(self) -> ReplayResult:
+        """Replay to the end (or until :meth:`stop`); returns the results. Blocks the calling thread."""
+        wall_start = time.monotonic()
+        n = len(self._times)
+        fast = self.speed is None
+        a = self._new_analyzer(batch=fast)
+        self._finished = False
+        i = 0
+        t_origin, wall0 = self.t_start_s, time.monotonic()
+        next_progress = self.t_start_s
+        apply, times, on_update = self._apply, self._times, self.on_update
+        last_speed = self.speed
+        while i < n and not self._stop:
+            if self._seek_to is not None:
+                with self._lock:
+                    target, self._seek_to = self._seek_to, None
+                a = self._new_analyzer(batch=fast)
+                self._finished = False
+                i = 0
+                while i < n and times[i] < target:
+                    apply(a, i)
+                    i += 1
+                t_origin, wall0 = target, time.monotonic()
+                continue
+            if not self._running.is_set():
+                paused_at = time.monotonic()
+                self._running.wait()
+                wall0 += time.monotonic() - paused_at
+                continue
+            t = times[i]
+            speed = self.speed  # may change while running (a dashboard's speed control)
+            if speed != last_speed:
+                last_speed, t_origin, wall0 = speed, t, time.monotonic()
+            if speed is not None:
+                ahead = (t - t_origin) / speed - (time.monotonic() - wall0)
+                if ahead > 0:
+                    time.sleep(min(ahead, 0.05))  # short naps: pause, seek and stop stay responsive
+                    continue
+            ev, st = apply(a, i)
+            self.position_s = t
+            if on_update is not None and (ev or st):
+                on_update(ev, st, a)
+            if self.on_progress is not None and t >= next_progress:
+                next_progress = t + 1.0
+                self.on_progress(t)
+            i += 1
+        if not self._finished and not self._stop:  # a recording cut short (crash): end as live would have
+            ev, st = a.finish() if self.session.source != "import" else a.core.finish()
+            if on_update is not None and (ev or st):
+                on_update(ev, st, a)
+        elif self.session.source == "import" and not self._stop:
+            ev, st = a.core.finish()
+            if on_update is not None and (ev or st):
+                on_update(ev, st, a)
+        core = a.core._core if isinstance(a.core, _CoreTap) else a.core
+        samples: Recording = {}
+        if self.capture_samples and isinstance(a.core, _CoreTap):
+            for role, parts in a.core.captured.items():
+                samples[role] = RoleSamples(role, np.concatenate([p[0] for p in parts]),
+                                            np.concatenate([p[1] for p in parts]).reshape(-1, 3))
+        return ReplayResult(a, list(core.events_), list(core.steps_), core.summary(),
+                            data_s=self.t_end_s - self.t_start_s, wall_s=time.monotonic() - wall_start, samples=samples)
+
+
+def replay(session: Session, *, speed: float | None = None, config: DetectorConfig | None = None,
+           **kw: Any) -> ReplayResult:
+    """Replay ``session`` (as fast as possible by default) and return what was computed."""
+    return Replay(session, speed=speed, config=config, **kw).run()
+
+
+def session_recording(session: Session, *, on_progress: Callable[[float], None] | None = None) -> Recording:
+    """The samples of a session on the session clock: stored ones (import), or the decoded, clock-mapped
+    samples that reached the core when the packets are replayed (live)."""
+    r = Replay(session, speed=None, capture_samples=True, on_progress=on_progress)
+    if session.source == "import":
+        return dict(r._recording)
+    return r.run().samples

@@ -1,0 +1,287 @@
+"""The Qt dashboard under pytest-qt (offscreen): a real virtual live session, a replay, errors, the CLI.
+
+The live test runs four virtual sensors on the virtual radio in real time (the acquisition's initial scan
+alone takes 5 s), so it is one session that checks, in order: traces move and steps appear; a sensor drop
+is shown in words; its recovery is shown; after stopping, every number on screen equals the core's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from stridesync.model import LAG_NAMES, Role  # noqa: E402
+from stridesync.sim import SimParams, simulate  # noqa: E402
+from stridesync.sources.virtual import LinkModel  # noqa: E402
+from stridesync_ui.app import DashboardWindow  # noqa: E402
+from stridesync_ui.snapshot import (DashSnapshot, SampleRing, SensorWatch, balance_words, fmt,  # noqa: E402
+                                    weak_link_words)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def shown(window: DashboardWindow) -> dict[str, str]:
+    """What the coach reads, from the widgets' text."""
+    sp = window.sync
+    out = {"score": sp.score.text(), "score_last": sp.score_last.text(), "weak": sp.weak.text(),
+           "cadence": sp.tiles["cadence"].text(), "stride": sp.tiles["stride"].text(),
+           "contact": sp.tiles["contact"].text(), "balance_contact": sp.balance_contact.text(),
+           "balance_stride": sp.balance_stride.text(), "pci": sp.pci.text()}
+    for name in LAG_NAMES:
+        out[name] = sp.lag_values[name].text()
+    return out
+
+
+def expected(core) -> dict[str, str]:
+    """The same numbers computed from the core directly, formatted as the dashboard formats them."""
+    r = core.rolling()
+    st = core.steps_[-1]
+    out = {"score": fmt(r["sync_score"]), "score_last": fmt(st.sync_score), "weak": weak_link_words(r),
+           "cadence": fmt(r["cadence_spm"]), "stride": fmt(r["stride_time_s"] * 1000.0),
+           "contact": fmt(r["contact_time_s"] * 1000.0),
+           "balance_contact": balance_words(r["balance"]["contact_time_sa_pct"], "contact time"),
+           "balance_stride": balance_words(r["balance"]["stride_time_sa_pct"], "stride time"),
+           "pci": f"PCI: {fmt(r['pci_pct'], '.1f', ' %')}"}
+    for name in LAG_NAMES:
+        ms, pct = getattr(st, f"{name}_ms"), getattr(st, f"{name}_pct")
+        out[name] = f"{fmt(ms, '+.0f', ' ms')} {fmt(pct, '+.0f', '%')}"
+    return out
+
+
+def test_live_virtual_session_traces_drop_recovery_and_numbers(qtbot, settings):
+    drop_at, drop_s = 13.0, 3.0
+    links = {r: LinkModel(interval_s=0.02, seed=k) for k, r in enumerate(Role)}
+    links[Role.RIGHT_SHIN] = LinkModel(interval_s=0.02, drops=((drop_at, drop_s),), seed=9)
+    params = SimParams(duration_s=60.0, standing_start_s=1.0, standing_end_s=5.0, swing_lag_ms=30.0)
+    w = DashboardWindow(virtual=True, seconds=40.0, settings=settings, live_kwargs={"links": links, "sim_params": params})
+    qtbot.addWidget(w)
+    w.show()
+    w.start_live()
+    assert "LIVE" in w.windowTitle()
+
+    # within seconds of the sensors streaming: traces move and steps appear
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 3, timeout=25000)
+    t_first = w.traces.curves[Role.LEFT_WRIST].xData[-1]
+    n_first = w.snap.n_steps
+    qtbot.waitUntil(lambda: w.traces.curves[Role.LEFT_WRIST].xData[-1] > t_first + 1.0, timeout=5000)  # traces move
+    qtbot.waitUntil(lambda: w.snap.n_steps > n_first + 2, timeout=8000)  # steps keep coming
+    for role in Role:
+        assert len(w.traces.curves[role].xData) > 200
+    assert "steps" in w.windowTitle()
+    assert w.sensors.cells[Role.LEFT_SHIN]["state"].text() == "streaming"
+    assert w.sensors.cells[Role.LEFT_SHIN]["rate"].text().endswith("Hz")
+
+    # the right shin walks out of range: shown at once, in words, in the banner, the panel and the title
+    qtbot.waitUntil(lambda: w.alert.isVisible() and "RIGHT SHIN" in w.alert.text(), timeout=int((drop_at + 8) * 1000))
+    down_text = w.alert.text()
+    assert any(word in down_text for word in ("NO DATA", "LOST", "STALLED")), down_text
+    assert w.sensors.cells[Role.RIGHT_SHIN]["state"].text() != "streaming"
+    assert w.sensors.cells[Role.LEFT_SHIN]["state"].text() == "streaming"
+    assert "RIGHT SHIN" in w.windowTitle()
+
+    # ... and comes back: the alert goes, a recovery notice says so
+    qtbot.waitUntil(lambda: w.notice.isVisible() and "RIGHT SHIN back" in w.notice.text(), timeout=15000)
+    assert not w.alert.isVisible()
+    assert w.sensors.cells[Role.RIGHT_SHIN]["state"].text() == "streaming"
+
+    # stop: the final snapshot is published; every number shown equals the core's
+    w.stop_source()
+    qtbot.waitUntil(lambda: not w.source.running and w.snap.state == "stopped", timeout=10000)
+    qtbot.wait(100)  # at least one frame renders the final snapshot
+    core = w.source.analyzer.core
+    assert len(core.steps_) >= 10
+    assert shown(w) == expected(core)
+    assert w.snap.n_steps == len(core.steps_)
+    assert "stopped" in w.windowTitle()
+    stats = w.frame_stats()
+    assert stats["fps"] > 20 and stats["frames"] > 200, stats
+
+
+@pytest.fixture(scope="module")
+def run_csv(tmp_path_factory):
+    from stridesync.io import write_wide_csv
+
+    path = tmp_path_factory.mktemp("replay") / "run.csv"
+    sim = simulate(SimParams(duration_s=40.0, standing_start_s=1.0, standing_end_s=3.0, swing_lag_ms=30.0), seed=4)
+    write_wide_csv(path, sim.recording)
+    return path
+
+
+def test_replay_shows_the_same_numbers_as_the_offline_realtime_analysis(qtbot, settings, run_csv):
+    from stridesync.io import read_wide_csv
+    from stridesync.pipeline import run_realtime
+
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_replay(run_csv)
+    assert w.replay_bar.isVisible()
+    assert "REPLAY run.csv" in w.windowTitle()
+    w.replay_bar.speed.setCurrentIndex(w.replay_bar.speed.findData(8.0))
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 5, timeout=15000)
+    # seek to the end: the core is fed at full speed to there
+    w.replay_bar.sigSeek.emit(1e9)
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.state == "finished", timeout=15000)
+    qtbot.wait(100)
+    _, core = run_realtime(read_wide_csv(run_csv), config=w.source.config)
+    assert w.snap.n_steps == len(core.steps_)
+    assert shown(w) == expected(core)
+    assert "finished" in w.windowTitle()
+    # pause and play again from the end starts over
+    w.toggle_play()
+    w.toggle_play()
+    qtbot.waitUntil(lambda: w.snap.state == "running" and w.snap.n_steps < len(core.steps_), timeout=10000)
+    w.close()
+
+
+def test_bad_files_give_readable_messages(qtbot, settings, tmp_path):
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    bad = tmp_path / "notes.csv"
+    bad.write_text("hello,world\n1,2\n")
+    assert not w.open_replay(bad)
+    assert w.message.isVisible() and w.message.text().startswith("⚠ cannot open notes.csv")
+    assert "Traceback" not in w.message.text()
+    assert not w.open_replay(tmp_path / "missing.csv")
+    assert "no such file" in w.message.text()
+    assert w.source is None
+
+
+def test_settings_are_remembered(qtbot, settings):
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.controls.athlete.setText("Ana Silva")
+    w.controls.target.setCurrentText("baseline")
+    w.close()
+    w2 = DashboardWindow(settings=settings)
+    qtbot.addWidget(w2)
+    assert w2.controls.athlete.text() == "Ana Silva"
+    assert w2.controls.target.currentText() == "baseline"
+    assert "Ana Silva" in w2.windowTitle()
+
+
+def test_record_button_says_why_when_recording_is_not_available(qtbot, settings):
+    from stridesync_ui.worker import live_supports_recording
+
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    if live_supports_recording():
+        assert w.controls.record.isEnabled()
+    else:
+        assert not w.controls.record.isEnabled()
+        assert "record_to" in w.controls.record.toolTip()
+
+
+def test_fits_a_1280_by_800_screen(qtbot, settings):
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800, hint
+
+
+# ---------------------------------------------------------------------------- Qt-free parts
+def test_sensor_watch_words_for_a_drop_and_a_recovery():
+    from stridesync.live import SensorHealth
+
+    def h(state):
+        return SensorHealth(key="SS2", role=Role.RIGHT_SHIN, state=state, rate_hz=200.0, loss_pct=0.0, latency_ms=20.0,
+                            battery_pct=80, clock_residual_ms=0.5, packets=10, lost_packets=0, malformed=0,
+                            reconnects=0, stalls=0)
+
+    watch = SensorWatch()
+    row, alert, notice = watch.row(h("connecting"), None, 0.0)
+    assert row.words == "connecting…" and alert is None
+    row, alert, _ = watch.row(h("streaming"), 0.02, 1.0)
+    assert row.words == "streaming" and row.level == "ok" and alert is None
+    row, alert, _ = watch.row(h("streaming"), 0.9, 2.0)  # silent before the link layer notices
+    assert row.level == "bad" and alert.startswith("RIGHT SHIN NO DATA for 0.9 s")
+    row, alert, _ = watch.row(h("reconnecting"), 3.0, 4.0)
+    assert alert == "RIGHT SHIN LOST — reconnecting"
+    row, alert, notice = watch.row(h("streaming"), 0.01, 6.0)
+    assert alert is None and notice == "RIGHT SHIN back — streaming again"
+    _, _, notice = watch.row(h("streaming"), 0.01, 30.0)
+    assert notice is None
+
+
+def test_sample_ring_keeps_the_newest_and_breaks_lines_at_gaps():
+    import numpy as np
+
+    ring = SampleRing(keep_s=1.0, sample_rate_hz=100.0)
+    for k in range(50):
+        t = np.arange(10) * 0.01 + k * 0.1
+        ring.extend(t, t * 2)
+    t, y = ring.recent(4.0)
+    assert t[0] >= 4.0 and abs(t[-1] - 4.99) < 1e-9 and not t.flags.writeable
+    ring.extend(np.array([6.0, 6.01]), np.array([1.0, 1.0]))  # a second of silence
+    t, y = ring.recent(4.5)
+    assert np.isnan(y).sum() == 1 and np.all(np.diff(t) > 0)
+
+
+def test_snapshot_is_immutable_and_empty_values_are_dashes():
+    snap = DashSnapshot()
+    with pytest.raises(Exception):
+        snap.n_steps = 3  # type: ignore[misc]
+    assert fmt(None) == "—" and fmt(float("nan")) == "—" and fmt(0.0) == "0"
+    assert balance_words(None, "contact time") == "contact time: —"
+    assert balance_words(2.0, "contact time") == "contact time: right longer (+2.0 %)"
+    assert weak_link_words({}) == "—"
+
+
+def test_importing_the_core_and_the_launcher_leaves_qt_unloaded():
+    code = ("import sys, stridesync, stridesync.cli, stridesync.live_run, stridesync_ui.launch, stridesync_ui.snapshot;"
+            "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))], 'Qt imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_dashboard_available_needs_a_display(monkeypatch):
+    from stridesync_ui.launch import dashboard_available
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert not dashboard_available()
+    monkeypatch.setenv("DISPLAY", ":99")
+    assert dashboard_available()
+
+
+# ---------------------------------------------------------------------------- CLI
+def test_cli_replay_screenshot_and_quit(tmp_path, run_csv):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "stridesync.cli", "dashboard", "--replay", str(run_csv),
+                        "--screenshot", str(out), "--quit-after", "4"], env=env, capture_output=True, text=True,
+                       timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 < 30
+    img = QImage(str(out))
+    assert img.width() >= 1000 and img.height() >= 700
+
+
+def test_cli_dashboard_bad_input_is_one_line(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-m", "stridesync.cli", "dashboard", "--replay", str(tmp_path / "nope.csv")],
+                       env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such file" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "stridesync.cli", "dashboard", "--screenshot", str(tmp_path / "x.png")],
+                       env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "--quit-after" in r.stderr

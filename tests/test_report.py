@@ -1,0 +1,201 @@
+"""Session reports (issue 4 §4): sections, numbers equal to the analyser's, escaping, missing sensors,
+a valid multi-page PDF, atomic writes and the ``stridesync report`` command. Qt runs offscreen."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+from stridesync.cli import main  # noqa: E402
+from stridesync.io import write_wide_csv  # noqa: E402
+from stridesync.model import Role  # noqa: E402
+
+from stridesync_ui import report as rpt  # noqa: E402
+from stridesync_ui.report_data import report_data_from_simulation  # noqa: E402
+
+from .conftest import sim_cached  # noqa: E402
+
+ATHLETE = 'Ana <script>alert("x")</script> & Co'
+NOTES = "Windy <b>back</b> straight & 4 × 400 m"
+SECTIONS = ("header", "key-numbers", "coaching", "lag-distribution", "timing-trend", "cadence-trend", "phase-wheel",
+            "balance", "laps", "rhythm", "provenance")
+
+
+@pytest.fixture(scope="module")
+def full(qapp_module):
+    sim = sim_cached(seed=5, duration_s=100.0, swing_lag_ms=30.0, lag_drift_ms_per_min=(8.0, 0.0, 0.0))
+    return report_data_from_simulation(sim, athlete=ATHLETE, notes=NOTES, date="2026-05-01",
+                                       laps=[(10.0, "Lap <1> & go"), (50.0, "Lap 2")])
+
+
+@pytest.fixture(scope="module")
+def qapp_module():
+    return rpt.ensure_app()
+
+
+@pytest.fixture(scope="module")
+def full_html(full, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "r.html"
+    rpt.render(full, path)
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def legs_only(qapp_module, tmp_path_factory):
+    sim = sim_cached(seed=6, duration_s=60.0, swing_lag_ms=20.0, roles=(Role.LEFT_SHIN, Role.RIGHT_SHIN))
+    data = report_data_from_simulation(sim, athlete="Legs only")
+    path = tmp_path_factory.mktemp("report") / "legs.html"
+    rpt.render(data, path)
+    return data, path.read_text(encoding="utf-8")
+
+
+def _section(text: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', text, re.S)
+    assert m, f"section {sid} missing"
+    return m.group(1)
+
+
+def _table_rows(text: str, tid: str) -> list[list[tuple[str, float | None]]]:
+    m = re.search(rf'<table id="{tid}">.*?<tbody>(.*?)</tbody>', text, re.S)
+    assert m, f"table {tid} missing"
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", m.group(1), re.S):
+        cells = []
+        for attrs, body in re.findall(r"<td([^>]*)>(.*?)</td>", tr, re.S):
+            v = re.search(r'data-value="([^"]+)"', attrs)
+            cells.append((html.unescape(body), float(v.group(1)) if v else None))
+        rows.append(cells)
+    return rows
+
+
+def test_every_section_is_present_and_self_contained(full_html):
+    for sid in SECTIONS:
+        assert f'id="{sid}"' in full_html, sid
+    assert full_html.count("<svg") == 5  # lag ridges, timing trend, cadence, phase wheel, balance
+    assert "<script" not in full_html.replace("&lt;script", "")  # no JavaScript at all
+    assert not re.search(r'(src|href)="(https?:|//|file:)', full_html)  # no external assets
+    assert "<img" not in full_html
+
+
+def test_key_numbers_equal_the_analysers_summary(full, full_html):
+    s = full.summary
+    found = {k: (float(v), shown) for k, v, shown in
+             re.findall(r'data-key="([a-z_]+)" data-value="([^"]+)">([^<]*)<', full_html)}
+    assert set(found) == {"cadence_spm", "stride_time_s", "contact_time_s", "sync_score", "weak_link"}
+    for key in ("cadence_spm", "stride_time_s", "contact_time_s", "sync_score"):
+        assert found[key][0] == s[key]  # repr round-trips: exactly the summary's number
+    assert found["cadence_spm"][1] == f"{s['cadence_spm']:.0f}"
+    assert found["stride_time_s"][1] == f"{s['stride_time_s']:.3f}"
+    assert found["contact_time_s"][1] == f"{1000 * s['contact_time_s']:.0f}"
+    assert found["sync_score"][1] == f"{s['sync_score']:.0f}"
+    assert html.unescape(found["weak_link"][1]) == s["weak_link"]["text"]
+    assert found["weak_link"][0] == s["weak_link"]["mean_dev_ms"]
+    # the simulated runner's swing is 30 ms late: the weak link is a leg, late
+    assert s["weak_link"]["limb"] in ("left_shin", "right_shin") and "late" in s["weak_link"]["text"]
+    assert "late" in _section(full_html, "coaching") and "hypothesis" in _section(full_html, "coaching")
+
+
+def test_lag_and_rhythm_tables_equal_the_summary(full, full_html):
+    lags = full.summary["lags"]
+    rows = _table_rows(full_html, "lag-table")
+    assert len(rows) == 3
+    for row, name in zip(rows, ("swing_lag", "ipsi_arm_lag", "contra_arm_lag")):
+        mean, median, sd, n, target = (c[1] for c in row[1:])
+        assert (mean, median, sd, n, target) == (lags[name]["mean_ms"], lags[name]["median_ms"], lags[name]["sd_ms"],
+                                                 lags[name]["n"], lags[name]["target_ms"])
+        assert row[1][0] == f"{lags[name]['mean_ms']:+.1f}\u2009ms"
+    rhythm = {r[0][0]: r[1][1] for r in _table_rows(full_html, "rhythm-table")}
+    assert rhythm["phase coordination index (PCI)"] == full.summary["pci_pct"]
+    assert rhythm["stride-time variation (CV)"] == full.summary["stride_time_cv_pct"]
+    assert rhythm["phase locking, left wrist ~ right shin"] == full.summary["plv"]["left_wrist~right_shin"]
+
+
+def test_laps_table_covers_every_step(full, full_html):
+    rows = _table_rows(full_html, "laps-table")
+    labels = [r[0][0] for r in rows]
+    assert labels == ["before the first lap", "Lap <1> & go", "Lap 2"]
+    assert sum(int(r[3][1]) for r in rows) == full.summary["n_steps"]
+    assert all(r[6][0] for r in rows)  # a weak link (or "not measured") per lap
+
+
+def test_user_text_is_escaped(full_html):
+    assert "<script>alert" not in full_html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in full_html
+    assert "<b>back</b>" not in full_html and "&lt;b&gt;back&lt;/b&gt; straight &amp; 4" in full_html
+    assert "Lap &lt;1&gt; &amp; go" in full_html
+
+
+def test_missing_sensors_read_not_measured_never_zero(legs_only):
+    data, text = legs_only
+    assert data.summary["lags"]["ipsi_arm_lag"]["n"] == 0
+    rows = _table_rows(text, "lag-table")
+    for row in rows[1:]:  # arm lags
+        assert row[1][0].startswith("not measured — no left wrist or right wrist sensors")
+        assert row[1][1] is None and row[2][1] is None  # no number behind it
+    assert rows[0][1][1] == data.summary["lags"]["swing_lag"]["mean_ms"]  # legs are still measured
+    rhythm = {r[0][0]: r[1] for r in _table_rows(text, "rhythm-table")}
+    assert rhythm["phase locking, left wrist ~ left shin"] == ("not measured — no left wrist sensor", None)
+    sensors = {r[0][0]: r[1][0] for r in _table_rows(text, "sensors-table")}
+    assert sensors["left wrist"] == "not worn"
+    assert "arm forward turnaround" in _section(text, "coaching")  # balance text names what is not measured
+    assert "not measured" in _section(text, "coaching")
+
+
+def test_pdf_is_valid_and_multipage(full, tmp_path):
+    path = tmp_path / "r.pdf"
+    rpt.render(full, path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"%PDF-")
+    assert raw.rstrip().endswith(b"%%EOF")
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", raw))
+    assert pages >= 2
+    assert b"/Font" in raw  # real text, not one big image
+
+
+def test_writes_are_atomic(full, tmp_path, monkeypatch):
+    from stridesync_ui import report_pdf
+
+    path = tmp_path / "r.pdf"
+    path.write_bytes(b"previous report")
+
+    def boom(doc):
+        raise RuntimeError("painting failed")
+
+    monkeypatch.setattr(report_pdf, "write_pdf", boom)
+    with pytest.raises(RuntimeError):
+        rpt.render(full, path)
+    assert path.read_bytes() == b"previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pdf"]  # no temporary left behind
+
+    monkeypatch.setattr(rpt, "html_document", lambda doc: (_ for _ in ()).throw(RuntimeError("no")))
+    with pytest.raises(RuntimeError):
+        rpt.render(full, tmp_path / "new.html")
+    assert not (tmp_path / "new.html").exists()
+
+
+def test_cli_report_from_wide_csv(qapp_module, tmp_path, capsys):
+    sim = sim_cached(seed=7, duration_s=40.0, swing_lag_ms=25.0)
+    csv = tmp_path / "run.csv"
+    write_wide_csv(csv, sim.recording)
+    out = tmp_path / "r.html"
+    assert main(["report", str(csv), "--out", str(out), "--athlete", "Bo & <i>", "--date", "2026-01-02"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Bo &amp; &lt;i&gt;" in text and "2026-01-02" in text
+    assert "weak link" in capsys.readouterr().out
+    pdf = tmp_path / "r.pdf"
+    assert main(["report", str(csv), "--out", str(pdf)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # bad input: one line, exit 2, nothing written
+    assert main(["report", str(csv), "--out", str(tmp_path / "r.txt")]) == 2
+    assert main(["report", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "m.html")]) == 2
+    assert main(["report", str(csv), "--out", str(tmp_path / "nodir" / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+    assert not (tmp_path / "m.html").exists() and not (tmp_path / "r.txt").exists()

@@ -1,0 +1,383 @@
+"""The dashboard window: live view and replay view over the same panels.
+
+The window owns one source at a time (:class:`~.worker.LiveWorker` or :class:`~.worker.ReplayWorker`). It
+keeps only the newest snapshot the source published and renders it on a QTimer; it never waits on the
+source (STYLE.md §7).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget)
+
+from stridesync.model import EventKind, Role
+
+from . import theme
+from .plots import ROLE_ORDER, TracePanel
+from .snapshot import ROLE_WORDS, DashSnapshot
+from .widgets import ControlBar, ReplayBar, SensorPanel, SyncPanel, label, set_text
+from .worker import LiveWorker, ReplayWorker, error_words, live_supports_recording, load_replay
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 16            # the render timer: up to ~60 frames per second
+FRAME_HISTORY = 20000    # frame instants kept for the fps and max-frame figures
+
+
+class DashboardWindow(QMainWindow):
+    """StrideSync's track-side dashboard.
+
+    Parameters
+    ----------
+    virtual : live sessions use simulated sensors on a virtual radio.
+    roster : a :class:`stridesync.roster.Roster` for real sensors (used when ``virtual`` is False).
+    seconds : the longest a live session runs.
+    live_kwargs : extra :class:`~stridesync.live_run.LiveOptions` fields (``links``, ``sim_params``, ``sim_seed``).
+    settings : a QSettings to remember the athlete, target model and folders (default: the user's).
+    """
+
+    def __init__(self, *, virtual: bool = True, roster=None, seconds: float = 3600.0, live_kwargs: dict | None = None,
+                 settings: QSettings | None = None):
+        super().__init__()
+        self.virtual, self.roster, self.seconds = virtual, roster, seconds
+        self.live_kwargs = dict(live_kwargs or {})
+        self.settings = settings or QSettings("StrideSync", "dashboard")
+        self.source: LiveWorker | ReplayWorker | None = None
+        self.snap: DashSnapshot | None = None
+        self.snap_at = 0.0
+        self.replay_name = ""
+        self.laps: list[float] = []
+        self.frame_at: list[float] = []
+        self.frame_work_s: list[float] = []
+        self.errors: list[str] = []
+        self._title_key = None
+        self.setStyleSheet(theme.STYLESHEET)
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._build()
+        self._menus()
+        self._restore()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._frame)
+        self.timer.start(FRAME_MS)
+        self._title()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        root = QWidget()
+        v = QVBoxLayout(root)
+        v.setContentsMargins(6, 4, 6, 4)
+        v.setSpacing(4)
+        self.controls = ControlBar()
+        self.controls.sigStart.connect(self.start_live)
+        self.controls.sigStop.connect(self.stop_source)
+        self.controls.sigLap.connect(self.mark_lap)
+        self.controls.sigOpen.connect(self.open_dialog)
+        self.controls.sigRecord.connect(self._record_toggled)
+        if not live_supports_recording():
+            self.controls.record.setEnabled(False)
+            self.controls.record.setToolTip("Recording is not available in this build: the live session "
+                                            "(stridesync.live_run.LiveOptions) has no record_to option yet.")
+        v.addWidget(self.controls)
+        self.alert = label("", "alert")
+        self.alert.hide()
+        v.addWidget(self.alert)
+        self.notice = label("", "notice")
+        self.notice.hide()
+        v.addWidget(self.notice)
+        self.message = label("", "message")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        v.addWidget(self.message)
+
+        body = QHBoxLayout()
+        body.setSpacing(6)
+        left = QVBoxLayout()
+        left.setSpacing(4)
+        self.traces = TracePanel()
+        left.addWidget(self.traces, 1)
+        legend = "   ".join(theme.EVENT_WORDS[k] for k in EventKind)
+        self.legend = label(f"markers: {legend}   ·   last 8 s", "caption")
+        left.addWidget(self.legend)
+        self.sensors = SensorPanel()
+        left.addWidget(self.sensors)
+        body.addLayout(left, 11)
+        self.sync = SyncPanel()
+        self.sync.setMinimumWidth(470)
+        body.addWidget(self.sync, 9)
+        v.addLayout(body, 1)
+        self.replay_bar = ReplayBar()
+        self.replay_bar.sigPlay.connect(lambda p: self._replay_call("set_playing", p))
+        self.replay_bar.sigSpeed.connect(self._speed_changed)
+        self.replay_bar.sigSeek.connect(lambda t: self._replay_call("seek", t))
+        self.replay_bar.hide()
+        v.addWidget(self.replay_bar)
+        self.setCentralWidget(root)
+
+    def _menus(self) -> None:
+        def act(menu, text, keys, slot):
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(keys))
+            a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_open = act(f, "&Open session for replay…", "Ctrl+O", self.open_dialog)
+        act(f, "&Quit", "Ctrl+Q", self.close)
+        s = mb.addMenu("&Session")
+        self.act_start = act(s, "Start / stop live session", "F5", self.toggle_live)
+        self.act_record = act(s, "Record / stop recording", "Ctrl+R", self.controls.record.toggle)
+        self.act_record.setEnabled(self.controls.record.isEnabled())
+        self.act_lap = act(s, "Lap marker", "L", self.mark_lap)
+        r = mb.addMenu("&Replay")
+        self.act_play = act(r, "Play / pause", "Space", self.toggle_play)
+
+    def _restore(self) -> None:
+        st = self.settings
+        self.controls.athlete.setText(str(st.value("athlete", "") or ""))
+        model = str(st.value("target_model", "together") or "together")
+        if model in ("together", "baseline"):
+            self.controls.target.setCurrentText(model)
+        speed = float(st.value("replay_speed", 1.0) or 1.0)
+        i = self.replay_bar.speed.findData(speed)
+        if i >= 0:
+            self.replay_bar.speed.setCurrentIndex(i)
+
+    def _save(self) -> None:
+        st = self.settings
+        st.setValue("athlete", self.controls.athlete.text())
+        st.setValue("target_model", self.controls.target.currentText())
+        st.setValue("replay_speed", float(self.replay_bar.speed.currentData()))
+        st.sync()
+
+    # ------------------------------------------------------------------ sources
+    def _attach(self, source) -> None:
+        self.source = source
+        self.snap = None
+        source.bridge.sigSnapshot.connect(self._on_snapshot)
+        source.bridge.sigError.connect(self.show_error)
+        source.bridge.sigFinished.connect(lambda s=source: self._on_finished(s))
+
+    def start_live(self) -> None:
+        """Start a live session (virtual sensors or the roster's). The target model applies from here on."""
+        from stridesync.core.config import DetectorConfig
+        from stridesync.live_run import LiveOptions
+
+        if self.virtual is False and self.roster is None:
+            self.show_error("no sensors to connect: start the dashboard with a roster, or with --virtual")
+            return
+        self.stop_source()
+        self._clear_message()
+        self.replay_bar.hide()
+        self.replay_name = ""
+        self.laps = []
+        opts = LiveOptions(seconds=self.seconds, virtual=self.virtual, roster=self.roster,
+                           config=DetectorConfig(target_model=self.controls.target.currentText()), **self.live_kwargs)
+        if self.controls.record.isChecked() and live_supports_recording():
+            opts.record_to = self._recording_path()  # type: ignore[attr-defined]
+        self._attach(LiveWorker(opts).start())
+        self.controls.set_running(True)
+        self._save()
+        self._title()
+
+    def _recording_path(self) -> Path:
+        folder = Path(str(self.settings.value("session_dir", "") or Path.home() / "StrideSync"))
+        folder.mkdir(parents=True, exist_ok=True)
+        who = "".join(c if c.isalnum() else "_" for c in self.controls.athlete.text().strip()) or "session"
+        return folder / f"{who}_{time.strftime('%Y%m%d_%H%M%S')}.stridesync"
+
+    def stop_source(self) -> None:
+        src = self.source
+        if src is not None:
+            src.stop()
+        self.controls.set_running(False)
+        self._title()
+
+    def toggle_live(self) -> None:
+        if isinstance(self.source, LiveWorker) and self.source.running:
+            self.stop_source()
+        else:
+            self.start_live()
+
+    def open_dialog(self) -> None:
+        folder = str(self.settings.value("open_dir", "") or "")
+        path, _ = QFileDialog.getOpenFileName(self, "Open a session for replay", folder,
+                                              "Sessions and samples (*.csv *.csv.gz *.stridesync *.json *.zip);;All files (*)")
+        if path:
+            self.open_replay(path)
+
+    def open_replay(self, path: str | Path) -> bool:
+        """Replay a session file; errors become a message in the window, never a traceback."""
+        path = Path(path)
+        try:
+            recording, config, athlete = load_replay(path)
+            if config is None:
+                from stridesync.core.config import DetectorConfig
+                config = DetectorConfig(target_model=self.controls.target.currentText())
+            worker = ReplayWorker(recording, config=config, speed=float(self.replay_bar.speed.currentData()))
+        except Exception as exc:  # a user picked a file: say what is wrong with it
+            self.show_error(f"cannot open {path.name}: {error_words(exc)}")
+            return False
+        self.stop_source()
+        self._clear_message()
+        self.settings.setValue("open_dir", str(path.parent))
+        if athlete:
+            self.controls.athlete.setText(str(athlete))
+        self.replay_name = path.name
+        self.laps = []
+        self.replay_bar.set_playing(True)
+        self.replay_bar.show()
+        self._attach(worker.start())
+        self._title()
+        return True
+
+    def _replay_call(self, name: str, *args) -> None:
+        if isinstance(self.source, ReplayWorker):
+            getattr(self.source, name)(*args)
+
+    def _speed_changed(self, speed: float) -> None:
+        self._replay_call("set_speed", speed)
+        self.settings.setValue("replay_speed", speed)
+
+    def toggle_play(self) -> None:
+        if isinstance(self.source, ReplayWorker):
+            self.replay_bar.toggle()
+
+    def mark_lap(self) -> None:
+        snap = self.snap
+        if snap is None or snap.state not in ("running", "paused"):
+            return
+        self.laps.append(snap.now_s)
+        self.sync.laps = tuple(self.laps)
+        split = f" ({self.laps[-1] - self.laps[-2]:.1f} s)" if len(self.laps) > 1 else ""
+        self.statusBar().showMessage(f"lap {len(self.laps)} at {snap.now_s:.1f} s{split}", 10000)
+
+    def _record_toggled(self, on: bool) -> None:
+        if on and isinstance(self.source, LiveWorker) and self.source.running:
+            self.statusBar().showMessage("recording starts with the next live session (F5 twice restarts it)", 8000)
+
+    # ------------------------------------------------------------------ snapshots and frames
+    def _on_snapshot(self, snap: DashSnapshot) -> None:
+        if self.source is None:
+            return
+        self.snap = snap
+        self.snap_at = time.monotonic()
+
+    def _on_finished(self, source) -> None:
+        if source is self.source:
+            self.controls.set_running(False)
+            self._title()
+
+    def show_error(self, text: str) -> None:
+        self.errors.append(text)
+        self.message.setText(f"⚠ {text}")
+        self.message.show()
+        self.statusBar().showMessage(text, 15000)
+        self._title()
+
+    def _clear_message(self) -> None:
+        self.message.hide()
+        self.message.setText("")
+
+    def _frame(self) -> None:
+        t0 = time.perf_counter()
+        snap = self.snap
+        if snap is not None:
+            t = snap.now_s
+            if snap.state == "running":
+                t += min(time.monotonic() - self.snap_at, 0.25) * (snap.speed if snap.mode == "replay" else 1.0)
+            self.traces.new_data(snap)
+            self.traces.scroll_to(t)
+            self.sensors.render(snap)
+            self.sync.render(snap)
+            self.replay_bar.render(snap)
+            self._banners(snap)
+            key = (snap.state, bool(snap.alerts), snap.n_steps // 10)
+            if key != self._title_key:
+                self._title_key = key
+                self._title()
+        self.frame_at.append(t0)
+        self.frame_work_s.append(time.perf_counter() - t0)
+        if len(self.frame_at) > FRAME_HISTORY:
+            del self.frame_at[:FRAME_HISTORY // 2], self.frame_work_s[:FRAME_HISTORY // 2]
+
+    def _banners(self, snap: DashSnapshot) -> None:
+        text = "   ·   ".join(snap.alerts)
+        set_text(self.alert, text)
+        self.alert.setVisible(bool(text))
+        ntext = "   ·   ".join(snap.notices)
+        set_text(self.notice, ntext)
+        self.notice.setVisible(bool(ntext))
+        if snap.state == "connecting" and snap.message and not self.errors:
+            set_text(self.message, snap.message)
+            self.message.setVisible(True)
+        elif self.message.isVisible() and not self.errors:
+            self.message.hide()
+
+    def _title(self) -> None:
+        who = self.controls.athlete.text().strip()
+        snap, src = self.snap, self.source
+        if isinstance(src, ReplayWorker):
+            what = f"REPLAY {self.replay_name}"
+            if snap is not None:
+                what += f" · {snap.state}" + (f" · {snap.n_steps} steps" if snap.n_steps else "")
+        elif isinstance(src, LiveWorker) and src.running:
+            what = "LIVE · connecting" if snap is None or snap.state == "connecting" else f"LIVE · {snap.n_steps} steps"
+            if getattr(src.options, "record_to", None):
+                what += " · ● RECORDING"
+            if snap is not None and snap.alerts:
+                what += " · ⚠ " + ", ".join(a.split(" —")[0] for a in snap.alerts)
+        elif isinstance(src, LiveWorker):
+            what = "stopped" + (f" · {snap.n_steps} steps" if snap is not None else "")
+        else:
+            what = "idle · F5 starts a live session, Ctrl+O opens a replay"
+        if self.errors and (snap is None or snap.state in ("error", "stopped", "finished")):
+            what += " · error"
+        self.setWindowTitle(" — ".join(x for x in ("StrideSync", who, what) if x))
+
+    # ------------------------------------------------------------------ figures
+    def frame_stats(self, since: float | None = None) -> dict:
+        """fps and the longest gap between frames (ms) since ``since`` (perf_counter), for tests and the bench."""
+        at = [t for t in self.frame_at if since is None or t >= since]
+        if len(at) < 2:
+            return {"frames": len(at), "fps": 0.0, "max_frame_ms": None}
+        gaps = [b - a for a, b in zip(at, at[1:])]
+        return {"frames": len(at), "fps": (len(at) - 1) / (at[-1] - at[0]), "max_frame_ms": 1000.0 * max(gaps)}
+
+    # ------------------------------------------------------------------ Qt overrides
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        urls = [u for u in ev.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_replay(urls[0].toLocalFile())
+            ev.acceptProposedAction()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        self._save()
+        self.timer.stop()
+        src = self.source
+        self.source = None
+        if src is not None:
+            src.stop()
+            src.join(5.0)
+        super().closeEvent(ev)
+
+
+def sensor_words(snap: DashSnapshot) -> dict[Role, str]:
+    """role → the state words the sensor panel shows (for tests and logs)."""
+    return {r.role: r.words for r in snap.sensors}
+
+
+__all__ = ["DashboardWindow", "ROLE_ORDER", "ROLE_WORDS", "sensor_words", "QApplication"]

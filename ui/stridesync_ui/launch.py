@@ -1,0 +1,83 @@
+"""Starting the dashboard from the command line. Importing this module does not import Qt.
+
+``dashboard_available()`` lets ``stridesync demo`` open the dashboard on a desktop and stay in the terminal
+on a headless machine; ``run_dashboard()`` is what ``stridesync dashboard`` calls.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def dashboard_available() -> bool:
+    """A display is there (DISPLAY or WAYLAND_DISPLAY) and PySide6 and pyqtgraph can be imported."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    return all(importlib.util.find_spec(m) is not None for m in ("PySide6", "pyqtgraph"))
+
+
+def start_xvfb(display: str = ":99", size: str = "1280x800x24") -> subprocess.Popen | None:
+    """Start Xvfb on ``display`` when no display is set and Xvfb exists (dev tools and benches only)."""
+    if os.environ.get("DISPLAY") or shutil.which("Xvfb") is None:
+        return None
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", size, "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = Path(f"/tmp/.X11-unix/X{display.lstrip(':')}")
+    for _ in range(50):
+        if sock.exists():
+            break
+        time.sleep(0.1)
+    os.environ["DISPLAY"] = display
+    return proc
+
+
+def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, roster=None, seconds: float = 3600.0,
+                  screenshot: str | Path | None = None, quit_after_s: float | None = None, seed: int = 1,
+                  live_kwargs: dict | None = None) -> int:
+    """Open the dashboard; returns the process exit code.
+
+    With ``replay`` it opens that session; otherwise it starts a live session (virtual sensors, or the
+    roster's). ``screenshot`` with ``quit_after_s`` saves a grab of the window after that many seconds and
+    quits (used by the README's screenshot and by tests).
+    """
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .app import DashboardWindow
+
+    app = QApplication.instance() or QApplication(["stridesync"])
+    app.setApplicationName("StrideSync")
+    kw = dict(live_kwargs or {})
+    kw.setdefault("sim_seed", seed)
+    win = DashboardWindow(virtual=virtual, roster=roster, seconds=seconds, live_kwargs=kw)
+    win.show()
+    status = {"code": 0}
+    if replay is not None:
+        if not win.open_replay(replay):
+            status["code"] = 2
+    elif virtual or roster is not None:
+        win.start_live()
+
+    if quit_after_s is not None:
+        def finish() -> None:
+            if screenshot is not None:
+                out = Path(screenshot)
+                if not win.grab().save(str(out)):
+                    log.error("could not write the screenshot %s", out)
+                    status["code"] = 2
+            win.close()
+            app.quit()
+
+        QTimer.singleShot(int(quit_after_s * 1000), finish)
+    app.exec()
+    if win.errors and status["code"] == 0 and replay is not None:
+        status["code"] = 2
+    return status["code"]

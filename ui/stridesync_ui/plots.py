@@ -1,0 +1,276 @@
+"""The drawn parts of the dashboard: limb traces (pyqtgraph), score trend, lag bars and phase wheel (QPainter).
+
+Cost matters (issue 5, measured): no grids, 1 px cosmetic pens, no OpenGL. Curves get new data only when a
+new snapshot arrives; between snapshots a frame only moves the shared x range, so the time axis scrolls
+smoothly at the display rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from stridesync.model import LAG_NAMES, EventKind, Role
+
+from . import theme
+from .snapshot import TRACE_LABEL, TRACE_VIEW_S, DashSnapshot, lag_limb
+
+pg.setConfigOptions(antialias=False, useOpenGL=False, background=theme.BG, foreground=theme.FG)
+
+ROLE_ORDER = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST)
+
+
+class TracePanel(pg.GraphicsLayoutWidget):
+    """Four stacked limb traces sharing one scrolling time axis, with event markers."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.ci.layout.setSpacing(0)
+        self.ci.setContentsMargins(2, 2, 8, 2)
+        self.plots: dict[Role, pg.PlotItem] = {}
+        self.curves: dict[Role, pg.PlotDataItem] = {}
+        self.markers: dict[tuple[Role, EventKind], pg.PlotDataItem] = {}
+        self._yrange: dict[Role, tuple[float, float]] = {}
+        self._seq = -1
+        self._yr_at = -1e9
+        self.frames = 0
+        first = None
+        for k, role in enumerate(ROLE_ORDER):
+            p = self.addPlot(row=k, col=0)
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(x=False, y=False)
+            p.hideButtons()
+            p.showGrid(x=False, y=False)
+            colour = theme.LIMB_COLOUR[role]
+            ax = p.getAxis("left")
+            ax.setWidth(58)
+            ax.setLabel(TRACE_LABEL[role], units=None, color=colour, **{"font-size": "11pt", "font-weight": "bold"})
+            ax.setStyle(maxTickLevel=1, tickLength=-4)
+            p.getAxis("bottom").setStyle(maxTickLevel=1, tickLength=-4)
+            if k < len(ROLE_ORDER) - 1:
+                p.hideAxis("bottom")
+            else:
+                p.setLabel("bottom", "session time", units="s")
+            p.vb.disableAutoRange()
+            p.setYRange(-1.5, 3.0, padding=0)
+            if first is None:
+                first = p
+            else:
+                p.setXLink(first)
+            self.plots[role] = p
+            self.curves[role] = p.plot(pen=pg.mkPen(colour, width=1), connect="finite", skipFiniteCheck=False)
+            for kind in (EventKind.CONTACT, EventKind.PUSH, EventKind.SWING) if role.is_shin else (EventKind.ARM_FWD, EventKind.ARM_BACK):
+                filled = kind in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
+                self.markers[(role, kind)] = p.plot(
+                    pen=None, symbol=theme.EVENT_SYMBOL[kind], symbolSize=11,
+                    symbolPen=pg.mkPen(theme.FG, width=1),
+                    symbolBrush=pg.mkBrush(colour if filled else theme.BG))
+        self.first = first
+
+    def new_data(self, snap: DashSnapshot) -> None:
+        """Hand the newest snapshot's samples and events to the curves (once per snapshot)."""
+        if snap.seq == self._seq:
+            return
+        self._seq = snap.seq
+        by_key: dict[tuple[Role, EventKind], list[float]] = {}
+        for e in snap.events:
+            by_key.setdefault((e.role, e.kind), []).append(e.time_s)
+        rescale = snap.now_s - self._yr_at > 2.0
+        if rescale:
+            self._yr_at = snap.now_s
+        for role, curve in self.curves.items():
+            t, y = snap.traces.get(role, (np.empty(0), np.empty(0)))
+            curve.setData(t, y)
+            for (r, kind), item in self.markers.items():
+                if r is not role:
+                    continue
+                times = np.asarray(by_key.get((role, kind), ()), dtype=float)
+                if len(times) and len(t) > 1:
+                    ok = ~np.isnan(y)
+                    item.setData(times, np.interp(times, t[ok], y[ok]) if ok.sum() > 1 else np.zeros(len(times)))
+                else:
+                    item.setData([], [])
+            if rescale and len(y) > 10:
+                fin = y[np.isfinite(y)]
+                if len(fin) > 10:
+                    lo, hi = np.percentile(fin, [0.2, 99.8])
+                    pad = 0.12 * max(hi - lo, 0.5)
+                    want = (float(lo - pad), float(hi + pad))
+                    have = self._yrange.get(role)
+                    if have is None or want[0] < have[0] or want[1] > have[1] or (have[1] - have[0]) > 1.6 * (want[1] - want[0]):
+                        self._yrange[role] = want
+                        self.plots[role].setYRange(*want, padding=0)
+
+    def scroll_to(self, t_now_s: float) -> None:
+        """One frame: show the last TRACE_VIEW_S seconds up to ``t_now_s``."""
+        self.first.setXRange(t_now_s - TRACE_VIEW_S, t_now_s, padding=0)
+        self.frames += 1
+
+
+class TrendWidget(QWidget):
+    """The sync score of every step, 0–100, newest on the right: is it getting better?"""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumHeight(60)
+        self.points: tuple[tuple[float, float], ...] = ()
+        self.laps: tuple[float, ...] = ()
+
+    def set_points(self, points, laps=()) -> None:
+        if points != self.points or tuple(laps) != self.laps:
+            self.points, self.laps = points, tuple(laps)
+            self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, QColor(theme.BG))
+        p.setPen(QPen(QColor(theme.GRID), 1))
+        for v in (50, 100):
+            y = h - 2 - (h - 4) * v / 100
+            p.drawLine(0, int(y), w, int(y))
+        p.setPen(QColor(theme.MUTED))
+        p.setFont(QFont(p.font().family(), 8))
+        p.drawText(2, 10, "100")
+        p.drawText(2, int(h / 2) + 4, "50")
+        pts = self.points
+        if len(pts) >= 2:
+            t0, t1 = pts[0][0], pts[-1][0]
+            span = max(t1 - t0, 1e-6)
+            xs = [28 + (w - 30) * (t - t0) / span for t, _ in pts]
+            ys = [h - 2 - (h - 4) * max(0.0, min(100.0, s)) / 100 for _, s in pts]
+            p.setPen(QPen(QColor(theme.BAD), 1))
+            for lap in self.laps:
+                if t0 <= lap <= t1:
+                    x = 28 + (w - 30) * (lap - t0) / span
+                    p.drawLine(int(x), 0, int(x), h)
+            p.setPen(QPen(QColor(theme.FG), 1))
+            p.drawPolyline([QPointF(x, y) for x, y in zip(xs, ys)])
+        p.end()
+
+
+class LagBars(QWidget):
+    """The last step's three lags on a ±25 % of stride scale, with the target band (target ± 5 % of stride)."""
+
+    SCALE_PCT = 25.0
+    BAND_PCT = 5.0
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumHeight(84)
+        self.rows: list[tuple[str, str, float | None, float | None, float]] = []
+
+    def set_step(self, step, targets_ms) -> None:
+        rows = []
+        if step is not None:
+            stride_ms = step.stride_time_s * 1000.0
+            for name in LAG_NAMES:
+                limb = lag_limb(name, step)
+                tgt = (targets_ms.get(name) or 0.0) if targets_ms else 0.0
+                rows.append((name, limb.value, getattr(step, f"{name}_pct"), getattr(step, f"{name}_ms"),
+                             100.0 * tgt / stride_ms))
+        if rows != self.rows:
+            self.rows = rows
+            self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, QColor(theme.BG))
+        left, right = 8, w - 8
+        n = 3
+        rh = h / n
+
+        def x_of(pct: float) -> float:
+            pct = max(-self.SCALE_PCT, min(self.SCALE_PCT, pct))
+            return left + (right - left) * (pct + self.SCALE_PCT) / (2 * self.SCALE_PCT)
+
+        p.setPen(QPen(QColor(theme.MUTED), 1))
+        x0 = x_of(0.0)
+        p.drawLine(int(x0), 0, int(x0), h)
+        for i, row in enumerate(self.rows):
+            _name, limb, pct, _ms, tgt_pct = row
+            y = i * rh
+            band = QRectF(x_of(tgt_pct - self.BAND_PCT), y + 4, x_of(tgt_pct + self.BAND_PCT) - x_of(tgt_pct - self.BAND_PCT), rh - 8)
+            p.fillRect(band, QColor(theme.BAND))
+            p.setPen(QPen(QColor(theme.OK), 1))
+            p.drawLine(int(x_of(tgt_pct)), int(y + 4), int(x_of(tgt_pct)), int(y + rh - 4))
+            if pct is not None:
+                colour = QColor(theme.LIMB_COLOUR[Role(limb)])
+                x = x_of(pct)
+                p.fillRect(QRectF(min(x0, x), y + rh * 0.3, abs(x - x0) or 2, rh * 0.4), colour)
+                p.setPen(QPen(QColor(theme.FG), 1))
+                p.drawLine(int(x), int(y + 2), int(x), int(y + rh - 2))
+        p.setPen(QColor(theme.MUTED))
+        p.setFont(QFont(p.font().family(), 8))
+        p.drawText(left, h - 1, "−25 % early")
+        p.drawText(QRectF(left, h - 12, right - left, 12), Qt.AlignmentFlag.AlignRight, "late +25 %")
+        p.end()
+
+
+class PhaseWheel(QWidget):
+    """Where each limb peaks in the stride, push of the stance leg at 12 o'clock, clockwise = later.
+
+    Dots: the last 20 steps (faint) and the last step (solid); ticks: the targets.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumSize(150, 150)
+        self.steps = ()
+        self.targets_ms = {}
+
+    def set_steps(self, steps, targets_ms) -> None:
+        steps = tuple(steps)
+        if steps != self.steps:
+            self.steps, self.targets_ms = steps, dict(targets_ms or {})
+            self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, QColor(theme.BG))
+        r = min(w, h) / 2 - 20
+        c = QPointF(w / 2, h / 2)
+        p.setPen(QPen(QColor(theme.FG), 1))
+        p.drawEllipse(c, r, r)
+        p.setFont(QFont(p.font().family(), 8))
+        p.setPen(QColor(theme.MUTED))
+        for pct, label in ((0, "push"), (25, "+25%"), (-25, "−25%"), (50, "±50%")):
+            a = math.radians(pct * 3.6 - 90)
+            tx, ty = c.x() + (r + 9) * math.cos(a), c.y() + (r + 9) * math.sin(a)
+            p.drawText(QRectF(tx - 30, ty - 7, 60, 14), Qt.AlignmentFlag.AlignCenter, label)
+
+        def at(pct: float, rr: float) -> QPointF:
+            a = math.radians(pct * 3.6 - 90)
+            return QPointF(c.x() + rr * math.cos(a), c.y() + rr * math.sin(a))
+
+        p.setPen(QPen(QColor(theme.FG), 1))
+        p.setBrush(QColor(theme.FG))
+        p.drawEllipse(at(0, r), 5, 5)
+        ring = {"swing_lag": 0.86, "ipsi_arm_lag": 0.62, "contra_arm_lag": 0.40}
+        last = self.steps[-1] if self.steps else None
+        for s in self.steps:
+            stride_ms = s.stride_time_s * 1000.0
+            for name in LAG_NAMES:
+                pct = getattr(s, f"{name}_pct")
+                if pct is None:
+                    continue
+                colour = QColor(theme.LIMB_COLOUR[lag_limb(name, s)])
+                solid = s is last
+                colour.setAlpha(255 if solid else 70)
+                p.setPen(QPen(QColor(theme.FG), 1) if solid else Qt.PenStyle.NoPen)
+                p.setBrush(colour)
+                p.drawEllipse(at(pct, r * ring[name]), 7 if solid else 4, 7 if solid else 4)
+                if solid and name == "swing_lag":
+                    tgt = 100.0 * (self.targets_ms.get(name) or 0.0) / stride_ms
+                    p.setPen(QPen(QColor(theme.OK), 1))
+                    p.drawLine(at(tgt, r * 0.95), at(tgt, r * 1.05))
+        p.end()

@@ -1,0 +1,218 @@
+"""What a session report is made of: one plain, frozen input, independent of the session-file format.
+
+A report is rendered from :class:`ReportData`, never from a session file directly, so the renderer can
+be tested on a simulated run today and fed from the session store once it exists. The adapters at the
+bottom build it:
+
+- :func:`report_data_from_analysis` from any recording plus its analysis (events, steps, summary);
+- :func:`report_data_from_simulation` from a :class:`~stridesync.sim.SimResult` (tests, benchmarks);
+- :func:`report_data_from_session` is the one place where the session store plugs in (the lead wires it).
+
+This module is Qt-free: it only shapes data.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stridesync import __version__
+from stridesync.core.config import DetectorConfig
+from stridesync.model import Event, Recording, Role, Step
+
+__all__ = [
+    "SENSOR_FIELDS",
+    "ReportData",
+    "estimate_loss_pct",
+    "report_data_from_analysis",
+    "report_data_from_session",
+    "report_data_from_simulation",
+]
+
+#: Keys of one sensor entry in ``provenance["sensors"]``. A missing key or ``None`` reads "not recorded".
+SENSOR_FIELDS = ("role", "serial", "firmware", "rate_hz", "range_g", "loss_pct", "clock_residual_ms", "mounting")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a session report shows. Units are in the names.
+
+    Attributes
+    ----------
+    athlete, notes : str
+        Free user text; every renderer escapes it.
+    date : str
+        The session date as the user should read it (ISO ``YYYY-MM-DD`` or with a time).
+    duration_s : float
+        Length of the session (s), standing time included.
+    events, steps : list
+        The analyser's output (session clock, s).
+    summary : dict
+        :func:`stridesync.core.measures.summarize` over the whole session. The report shows these
+        numbers as they are; it never recomputes a session statistic.
+    laps : list of (t_s, label)
+        Lap markers on the session clock. Each marker **starts** a lap that runs to the next marker
+        or to the end of the session; steps before the first marker are listed as "before the first lap".
+    provenance : dict
+        ``sensors``: list of dicts with the keys of :data:`SENSOR_FIELDS`; ``detector_settings``: the
+        :meth:`DetectorConfig.to_dict` used; ``software_version``; ``target_model``; optionally
+        ``analyser`` (e.g. "reference" or "real-time") and ``source`` (where the data came from).
+    """
+
+    athlete: str
+    date: str
+    duration_s: float
+    notes: str = ""
+    events: Sequence[Event] = field(default_factory=list)
+    steps: Sequence[Step] = field(default_factory=list)
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    laps: Sequence[tuple[float, str]] = field(default_factory=list)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def roles_worn(self) -> tuple[Role, ...]:
+        """The sensors worn: from the provenance if it lists them, else the roles that produced events."""
+        listed = [s.get("role") for s in self.provenance.get("sensors", []) or []]
+        roles = {Role(r) for r in listed if r}
+        if not roles:
+            roles = {e.role for e in self.events}
+        return tuple(r for r in Role if r in roles)
+
+    @property
+    def target_model(self) -> str:
+        return str(self.summary.get("target_model") or self.provenance.get("target_model") or "together")
+
+
+def estimate_loss_pct(time_s: np.ndarray, rate_hz: float) -> float | None:
+    """Samples missing from a sensor's stream, in %, estimated from its time stamps.
+
+    Without packet sequence numbers (a CSV, a simulation), the expected count is the span × rate + 1.
+    """
+    if len(time_s) < 2 or not rate_hz or not np.isfinite(rate_hz):
+        return None
+    expected = (float(time_s[-1]) - float(time_s[0])) * rate_hz + 1.0
+    return max(0.0, 100.0 * (1.0 - len(time_s) / expected))
+
+
+def _recording_sensors(recording: Recording, *, range_g: Mapping[Role, float] | None = None,
+                       serial_prefix: str | None = None, firmware: str | None = None) -> list[dict]:
+    out = []
+    for role in Role:
+        s = recording.get(role)
+        if s is None:
+            continue
+        rate = s.sample_rate_hz
+        out.append({
+            "role": role.value,
+            "serial": f"{serial_prefix}-{role.value}" if serial_prefix else None,
+            "firmware": firmware,
+            "rate_hz": rate,
+            "range_g": (range_g or {}).get(role),
+            "loss_pct": estimate_loss_pct(s.time_s, rate),
+            "clock_residual_ms": None,
+            "mounting": None,
+        })
+    return out
+
+
+def report_data_from_analysis(recording: Recording | None, events: Sequence[Event], steps: Sequence[Step],
+                              summary: Mapping[str, Any], *, config: DetectorConfig | None = None,
+                              athlete: str = "", date: str | None = None, notes: str = "",
+                              laps: Sequence[tuple[float, str]] = (), sensors: Sequence[Mapping] | None = None,
+                              analyser: str = "reference", source: str = "", duration_s: float | None = None) -> ReportData:
+    """A :class:`ReportData` from an analysed recording.
+
+    ``sensors`` overrides the sensor list that is otherwise derived from ``recording`` (rates, and loss
+    estimated from the time stamps; serial, firmware and clock residual are then "not recorded").
+    """
+    cfg = config or DetectorConfig(target_model=str(summary.get("target_model", "together")))
+    if duration_s is None:
+        if recording:
+            duration_s = max(s.time_s[-1] for s in recording.values()) - min(s.time_s[0] for s in recording.values())
+        elif events:
+            duration_s = max(e.time_s for e in events) - min(e.time_s for e in events)
+        else:
+            duration_s = 0.0
+    sensor_list = [dict(s) for s in sensors] if sensors is not None else (_recording_sensors(recording) if recording else [])
+    return ReportData(
+        athlete=athlete, date=date or _dt.date.today().isoformat(), duration_s=float(duration_s), notes=notes,
+        events=list(events), steps=list(steps), summary=dict(summary), laps=sorted(laps),
+        provenance={"sensors": sensor_list, "detector_settings": cfg.to_dict(), "software_version": __version__,
+                    "target_model": cfg.target_model, "analyser": analyser, "source": source},
+    )
+
+
+def report_data_from_simulation(sim, *, config: DetectorConfig | None = None, athlete: str = "Simulated runner",
+                                date: str | None = None, notes: str = "", laps: Sequence[tuple[float, str]] | None = None,
+                                lap_s: float | None = None) -> ReportData:
+    """Analyse a simulated run with the reference analyser and wrap it for a report.
+
+    ``lap_s`` adds a lap marker every ``lap_s`` seconds from the first step ("Lap 1", "Lap 2", …) when
+    ``laps`` is not given. Sensors get simulated serials ("SIM-<role>"), firmware "simulated", the
+    simulator's ranges, and no clock residual (the simulator's clocks are exact).
+    """
+    from stridesync.core.reference import analyze
+
+    cfg = config or DetectorConfig()
+    res = analyze(sim.recording, cfg)
+    p = sim.params
+    ranges = {r: (p.shin_range_g if r.is_shin else p.wrist_range_g) for r in sim.recording}
+    sensors = _recording_sensors(sim.recording, range_g=ranges, serial_prefix="SIM", firmware="simulated")
+    if laps is None:
+        laps = []
+        if lap_s and res.steps:
+            t0, t1 = res.steps[0].time_s, res.steps[-1].time_s
+            k, t = 1, t0 - 0.5
+            while t < t1:
+                laps.append((round(t, 3), f"Lap {k}"))
+                k, t = k + 1, t + lap_s
+    return report_data_from_analysis(sim.recording, res.events, res.steps, res.summary, config=cfg, athlete=athlete,
+                                     date=date, notes=notes, laps=laps, sensors=sensors, analyser="reference",
+                                     source="simulated run (stridesync.sim)", duration_s=p.duration_s)
+
+
+def report_data_from_session(session, source: str = "live") -> ReportData:
+    """**Adapter for the session store** (``stridesync.session.store.Session``; the lead confirms the wiring).
+
+    Reads the metadata (athlete, date, notes), the duration, the cached events, steps and summary of
+    ``source`` ("live" as computed while recording, or a recompute), the stored detector settings, laps
+    (``Mark`` with ``kind == "lap"``) and per sensor its serial, role, mounting, firmware, rate and range.
+    The clock residual is the last clock-sync estimate's ``residual_ms`` when the store has one; packet
+    loss is "not recorded" until the store exposes it (``loss_pct`` on the sensor is used if present).
+
+    Raises
+    ------
+    InputFormatError
+        The session holds no analysed results for ``source``.
+    """
+    from stridesync.errors import InputFormatError
+
+    summary = session.summary(source)
+    if summary is None:
+        raise InputFormatError(f"{getattr(session, 'path', 'session')}: no analysed results ({source}) in this session")
+    residual: dict[str, float] = {}
+    for _, serial, model in getattr(session, "clock_estimates", lambda: [])():
+        v = (model or {}).get("residual_ms")
+        if v is not None:
+            residual[serial] = float(v)
+    sensors = []
+    for s in session.sensors:
+        sensors.append({"role": s.role.value if s.role else None, "serial": s.serial, "firmware": s.firmware,
+                        "rate_hz": s.rate_hz, "range_g": getattr(s, "acc_range_g", None),
+                        "loss_pct": getattr(s, "loss_pct", None), "clock_residual_ms": residual.get(s.serial),
+                        "mounting": list(s.mounting) if getattr(s, "mounting", None) else None})
+    cfg = session.detector_config
+    laps = [(m.t_s, m.label or f"Lap {i + 1}") for i, m in enumerate(session.laps())]
+    return ReportData(
+        athlete=session.athlete, date=session.date or "undated", duration_s=float(session.duration_s),
+        notes=session.notes, events=session.events(source), steps=session.steps(source), summary=summary, laps=laps,
+        provenance={"sensors": sensors, "detector_settings": cfg.to_dict(),
+                    "software_version": session.software_version or __version__,
+                    "target_model": summary.get("target_model", cfg.target_model),
+                    "analyser": "real-time core, as computed live" if source == "live" else source,
+                    "source": str(getattr(session, "path", "") or "session file")},
+    )

@@ -1,0 +1,275 @@
+"""Every word of a session report: number formats, key numbers, and the plain-language coaching text.
+
+The coaching text follows the coaching model behind StrideSync (docs/measurement.md §5 and §9): speed
+comes from all limbs peaking together at push-off, and the weakest link, often a lagging swing, limits
+the system. That is a *coaching hypothesis*, not established science, and the text says so. Every
+fragment returned here is HTML with user text already escaped. Qt-free.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+from stridesync.model import Role, Side
+
+from .report_data import ReportData
+from .report_stats import LIMB_NAME, Fatigue, missing_reason
+
+NOT_MEASURED = "not measured"
+NOT_RECORDED = "not recorded"
+#: A symmetry angle beyond this (|SA| in %) is called out in the text and shaded in the balance plot.
+SA_BAND_PCT = 5.0
+#: Target band, ± % of the stride around each target: a limb inside it is "close to its target", and a
+#: step whose limbs are all at its edge scores 75 (the score reaches 0 at 10 %). A display choice, not a norm.
+TARGET_BAND_PCT = 2.5
+#: Changes between the first and last stretch that the text calls a change, not noise.
+TREND_LAG_MS = 10.0
+TREND_SCORE = 5.0
+TREND_CADENCE_SPM = 3.0
+
+
+def esc(text: object) -> str:
+    """HTML-escape user text (quotes too, so it is safe inside attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def num(v: float | None, spec: str = ".0f", unit: str = "") -> str:
+    """A number with its unit, or "not measured"."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return NOT_MEASURED
+    return f"{v:{spec}}" + (f"\u2009{unit}" if unit and not unit.startswith("\u00a0") else unit)
+
+
+def signed_ms(v: float) -> str:
+    return f"{v:+.0f}\u2009ms"
+
+
+def mmss(t_s: float) -> str:
+    t = int(round(t_s))
+    return f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
+
+
+def duration_words(t_s: float) -> str:
+    t = int(round(t_s))
+    if t >= 3600:
+        return f"{t // 3600} h {t % 3600 // 60:02d} min"
+    return f"{t // 60} min {t % 60:02d} s" if t >= 60 else f"{t} s"
+
+
+# ------------------------------------------------------------------------ key numbers
+@dataclass(frozen=True)
+class KeyNumber:
+    """One large number. ``key`` names the summary field and ``value`` holds it unrounded, so a test (or a
+    reader of the HTML) can check the shown figure against the analyser's summary."""
+
+    key: str
+    label: str
+    value: float | None
+    shown: str
+    unit: str
+    detail: str
+    missing: str = ""
+
+
+def key_numbers(data: ReportData) -> list[KeyNumber]:
+    s = data.summary
+    worn = data.roles_worn
+    shins = (Role.LEFT_SHIN, Role.RIGHT_SHIN)
+    no_shin = "no shin sensor" if not any(r in worn for r in shins) else "no counted strides"
+
+    def kn(key, label, spec, unit, detail, scale=1.0, why=no_shin):
+        v = s.get(key)
+        if v is None:
+            return KeyNumber(key, label, None, NOT_MEASURED, "", "", why)
+        return KeyNumber(key, label, v, f"{v * scale:{spec}}", unit, detail)
+
+    cv = s.get("stride_time_cv_pct")
+    ccv = s.get("contact_time_cv_pct")
+    lag_why = ("needs a shin and at least one other sensor" if len(worn) < 2 else "no step had a paired limb peak")
+    out = [
+        kn("cadence_spm", "Cadence", ".0f", "steps/min", f"{s.get('n_steps', 0)} steps"),
+        kn("stride_time_s", "Stride time", ".3f", "s", f"variation (CV) {num(cv, '.1f', '%')}"),
+        kn("contact_time_s", "Contact time", ".0f", "ms", f"contact to push; CV {num(ccv, '.1f', '%')}", 1000.0),
+        kn("sync_score", "Sync score", ".0f", "/ 100", f"target model: {data.target_model}", why=lag_why),
+    ]
+    wl = s.get("weak_link")
+    if wl:
+        share = wl.get("share_pct")
+        out.append(KeyNumber("weak_link", "Weak link", wl["mean_dev_ms"], wl["text"], "",
+                             f"{num(share, '.0f', '%')} of all limbs' timing error" if share is not None else ""))
+    else:
+        out.append(KeyNumber("weak_link", "Weak link", None, NOT_MEASURED, "", "", lag_why))
+    return out
+
+
+# ------------------------------------------------------------------------ coaching text
+def _limb(role_value: str) -> str:
+    return LIMB_NAME[Role(role_value)]
+
+
+def _is_leg(role_value: str) -> bool:
+    return Role(role_value).is_shin
+
+
+def model_text(data: ReportData) -> str:
+    t = data.summary.get("targets_ms") or {}
+    if data.target_model == "baseline":
+        n = (data.provenance.get("detector_settings") or {}).get("baseline_n", 20)
+        tg = ", ".join(f"{name.replace('_', ' ')} {num(v, '+.0f', 'ms')}" for name, v in t.items())
+        return (f"<b>Target model: baseline.</b> Each limb is measured against this runner's own typical timing: "
+                f"the median of each lag over the first {esc(n)} steps ({esc(tg)}). 'On target' here means "
+                f"'as at the start of this session', so the report shows <i>change</i>, not distance from an ideal.")
+    return ("<b>Target model: together.</b> Every target is 0&nbsp;ms: the coaching model says the push, the other "
+            "leg's swing and both arms should peak together. Real runners' limbs do not peak at exactly the same "
+            "instant, so a lag under 'together' is the distance from the coaching model, not a fault in itself; the "
+            "'baseline' model (<code>--target baseline</code>) measures change from the runner's own pattern instead.")
+
+
+def _cue(limb_value: str, direction: str) -> str:
+    leg = _is_leg(limb_value)
+    if leg and direction == "late":
+        return ("The recovering leg reaches its fastest swing after the other foot has pushed off. A cue worth "
+                "trying is a quicker knee drive ('knee through as you push'); check on the next run whether this "
+                "lag and the sync score improve.")
+    if leg:
+        return ("The recovering leg peaks before the other foot finishes its push. A cue worth trying is to "
+                "'finish the push' before driving the knee; check on the next run whether the lag moves toward its target.")
+    if direction == "late":
+        return ("The arm turns around after the push. A cue worth trying is a compact, relaxed arm swing driven from "
+                "the shoulder ('elbow back with the push'); arm timing is naturally variable, so judge it over many steps.")
+    return ("The arm turns around before the push: it leads the legs. A cue worth trying is to let the arms follow "
+            "the legs' rhythm rather than set it; arm timing is naturally variable, so judge it over many steps.")
+
+
+def weak_link_text(data: ReportData) -> str:
+    wl = data.summary.get("weak_link")
+    if not wl:
+        return (f"<b>Weak link: {NOT_MEASURED}</b> ({esc(missing_reason((), data.roles_worn, 'no step had a paired limb peak'))}"
+                "; the weak link needs a shin and at least one other sensor).")
+    limb = _limb(wl["limb"])
+    mean_dev, mean_abs, pct = wl["mean_dev_ms"], wl["mean_abs_dev_ms"], abs(wl["mean_dev_pct"])
+    what = "swing" if _is_leg(wl["limb"]) else "arm turnarounds"
+    parts = [f"<b>Weak link: the {esc(limb)}.</b> Its {what} peak on average <b>{abs(mean_dev):.0f}&nbsp;ms "
+             f"{'after' if wl['direction'] == 'late' else 'before'}</b> its target "
+             f"({pct:.1f}&nbsp;% of the stride), and it carries {num(wl.get('share_pct'), '.0f', '%')} of the "
+             f"limbs' total timing error."]
+    if mean_abs > 0 and abs(mean_dev) < 0.5 * mean_abs:
+        parts.append(f"Its <i>average</i> offset is small compared with its step-to-step scatter "
+                     f"(mean |deviation| {mean_abs:.0f}&nbsp;ms): it is the weak link mostly because its timing "
+                     f"varies, not because it is consistently {'late' if mean_dev > 0 else 'early'}.")
+    elif pct < TARGET_BAND_PCT:
+        parts.append(f"That is inside the ±{TARGET_BAND_PCT:.1f}&nbsp;% target band: on average even the weak link is "
+                     "close to its target, so it is a small effect.")
+    else:
+        parts.append("In the coaching model the limb furthest from the push limits the whole system. " + _cue(wl["limb"], wl["direction"]))
+    if not _is_leg(wl["limb"]):
+        parts.append("Arm timing scatters much more than leg timing in every runner, which by itself pushes arms "
+                     "toward the top of this ranking.")
+    return " ".join(parts)
+
+
+BALANCE_LABELS = {
+    "contact_amplitude_sa_pct": "impact (contact peak)",
+    "push_amplitude_sa_pct": "push depth",
+    "swing_amplitude_sa_pct": "swing peak",
+    "arm_fwd_amplitude_sa_pct": "arm forward turnaround",
+    "arm_back_amplitude_sa_pct": "arm back turnaround",
+    "stride_time_sa_pct": "stride time",
+    "contact_time_sa_pct": "contact time",
+}
+
+
+def balance_needs(key: str) -> tuple[Role, ...]:
+    if key.startswith("arm_"):
+        return (Role.LEFT_WRIST, Role.RIGHT_WRIST)
+    if key.endswith("_swing_push_ratio"):
+        return (Side(key.split("_")[0]).shin,)
+    return (Role.LEFT_SHIN, Role.RIGHT_SHIN)
+
+
+def balance_text(data: ReportData) -> str:
+    b = data.summary.get("balance") or {}
+    out_of_band, measured, missing = [], 0, []
+    for key, label in BALANCE_LABELS.items():
+        v = b.get(key)
+        if v is None:
+            missing.append(label)
+            continue
+        measured += 1
+        if abs(v) > SA_BAND_PCT:
+            out_of_band.append(f"{label} ({v:+.1f}&nbsp;%, {'right' if v > 0 else 'left'} larger)")
+    if not measured:
+        return f"<b>Balance: {NOT_MEASURED}</b> ({esc(missing_reason((Role.LEFT_SHIN, Role.RIGHT_SHIN), data.roles_worn))})."
+    if out_of_band:
+        txt = ("<b>Balance:</b> left and right differ by more than the ±5&nbsp;% band on " + ", ".join(out_of_band) +
+               ". A difference of this size is worth a second look (sensor placement first, then the runner); "
+               "on its own it is not a diagnosis.")
+    else:
+        txt = (f"<b>Balance:</b> left and right are within ±{SA_BAND_PCT:.0f}&nbsp;% on every measured quantity "
+               "(symmetry angle; 0&nbsp;% is perfect symmetry).")
+    ls, rs = b.get("left_swing_push_ratio"), b.get("right_swing_push_ratio")
+    if ls is not None and rs is not None:
+        diff = 100.0 * (ls - rs) / ((ls + rs) / 2)
+        txt += (f" Swing-to-push ratio: left {ls:.2f}, right {rs:.2f}"
+                + (f" — the {'left' if diff > 0 else 'right'} leg swings relatively harder for its push." if abs(diff) > 10 else
+                   " — similar on both sides."))
+    if missing:
+        txt += f" Not measured: {', '.join(missing)} ({esc(missing_reason(_missing_needs(missing), data.roles_worn))})."
+    return txt
+
+
+def _missing_needs(labels: list[str]) -> tuple[Role, ...]:
+    arms = any(lbl.startswith("arm") for lbl in labels)
+    legs = any(not lbl.startswith("arm") for lbl in labels)
+    return (((Role.LEFT_SHIN, Role.RIGHT_SHIN) if legs else ()) + ((Role.LEFT_WRIST, Role.RIGHT_WRIST) if arms else ()))
+
+
+def fatigue_text(data: ReportData, f: Fatigue | None) -> str:
+    if f is None:
+        return "<b>Over the session:</b> too few steps (fewer than 20) to compare the start with the end."
+    win = duration_words(f.window_s)
+    head = f"<b>Over the session</b> (first {win} against last {win}, medians of {f.n_first} and {f.n_last} steps):"
+    clauses = []
+    a, z = f.first.get("sync_score"), f.last.get("sync_score")
+    if a is not None and z is not None:
+        d = z - a
+        clauses.append(f"sync score {a:.0f} → {z:.0f} "
+                       + (f"({'improved' if d > 0 else 'fell'} by {abs(d):.0f} points)" if abs(d) >= TREND_SCORE else "(little change)"))
+    a, z = f.first.get("cadence_spm"), f.last.get("cadence_spm")
+    if a is not None and z is not None:
+        d = z - a
+        clauses.append(f"cadence {a:.0f} → {z:.0f} steps/min" + (f" ({d:+.0f})" if abs(d) >= TREND_CADENCE_SPM else " (steady)"))
+    changes, steady = [], []
+    for role in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST):
+        a, z = f.first.get(role.value), f.last.get(role.value)
+        if a is None or z is None:
+            continue
+        if abs(z - a) >= TREND_LAG_MS:
+            away = abs(z) > abs(a)
+            changes.append(f"the {LIMB_NAME[role]} went from {signed_ms(a)} to {signed_ms(z)} "
+                           f"({'further from' if away else 'closer to'} its target)")
+        else:
+            steady.append(LIMB_NAME[role])
+    parts = [head + " " + "; ".join(clauses + changes) + "."]
+    if changes:
+        if any("further from" in c for c in changes):
+            parts.append("Timing that drifts away from target late in a run is consistent with fatigue; "
+                         "confirm it on more than one session before acting on it.")
+    if steady:
+        parts.append(("Timing held steady (within ±%.0f&nbsp;ms) for the " % TREND_LAG_MS) + ", ".join(steady) + ".")
+    return " ".join(parts)
+
+
+def caveat_text() -> str:
+    return ("<b>How to read this report.</b> That all limbs should peak together at push-off is a coaching "
+            "hypothesis, not established science: research supports tight arm–leg coupling (each arm swings with "
+            "the opposite leg) but not simultaneity, and there are no published norms for the sync score. Compare "
+            "this runner with their own sessions, recorded with the sensors worn the same way (moving a sensor "
+            "by 5&nbsp;cm shifts its timing by up to 10&nbsp;ms). Contact time runs from the impact peak to the push "
+            "feature of the shin's acceleration, not from force-plate contact to toe-off.")
+
+
+def coaching_paragraphs(data: ReportData, f: Fatigue | None) -> list[str]:
+    return [weak_link_text(data), balance_text(data), fatigue_text(data, f), model_text(data), caveat_text()]

@@ -1,0 +1,286 @@
+"""Immutable dashboard snapshots and the Qt-free code that builds them (STYLE.md §7).
+
+The worker thread owns the analyser. After each update it builds a :class:`DashSnapshot` (frozen, with
+read-only arrays) and hands it to the GUI, which only renders the newest one. Nothing here imports Qt, so
+the builder and the coach's words are testable on their own.
+
+Units are in the names: seconds (``_s``), milliseconds (``_ms``), percent (``_pct``), g (``_g``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
+
+#: the rolling trace window kept per role, s (the view shows the last TRACE_VIEW_S of it)
+TRACE_KEEP_S = 10.0
+TRACE_VIEW_S = 8.0
+#: events kept in a snapshot, s before the newest sample
+EVENTS_KEEP_S = 10.0
+#: a sensor silent this long is shown as 'no data' at once, before the link layer gives up on it
+SILENT_AFTER_S = 0.5
+#: a recovered sensor's notice stays this long, s
+RECOVERY_NOTICE_S = 6.0
+#: samples further apart than this are not joined by the trace line, s
+GAP_BREAK_S = 0.1
+#: the score trend holds this many steps
+TREND_STEPS = 200
+
+#: the one acceleration axis drawn per role: the axis its events are read from (docs/measurement.md §3)
+TRACE_AXIS = {Role.LEFT_SHIN: 0, Role.RIGHT_SHIN: 0, Role.LEFT_WRIST: 1, Role.RIGHT_WRIST: 1}
+TRACE_LABEL = {Role.LEFT_SHIN: "L shin a_x", Role.RIGHT_SHIN: "R shin a_x",
+               Role.LEFT_WRIST: "L wrist a_y", Role.RIGHT_WRIST: "R wrist a_y"}
+ROLE_WORDS = {Role.LEFT_SHIN: "left shin", Role.RIGHT_SHIN: "right shin",
+              Role.LEFT_WRIST: "left wrist", Role.RIGHT_WRIST: "right wrist"}
+LAG_WORDS = {"swing_lag": "other leg's swing", "ipsi_arm_lag": "stance-side arm", "contra_arm_lag": "other arm"}
+#: link states that mean the sensor is gone (the link layer is working on it)
+DOWN_STATES = {"stalled": "STALLED — restarting its stream", "lost": "LOST — reconnecting",
+               "reconnecting": "LOST — reconnecting", "connecting": "LOST — reconnecting",
+               "stopped": "STOPPED"}
+
+
+def fmt(v: float | None, spec: str = ".0f", unit: str = "") -> str:
+    """A number for display; a value that cannot be computed is an em dash, never 0."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:{spec}}{unit}"
+
+
+def signed_ms(v: float | None) -> str:
+    return fmt(v, "+.0f", " ms")
+
+
+@dataclass(frozen=True)
+class SensorRow:
+    """One line of the sensor panel, already in words."""
+
+    role: Role
+    key: str
+    state: str            # the link state as the analyser knows it
+    words: str            # what the coach reads: 'streaming', 'NO DATA 1.2 s', 'LOST — reconnecting'
+    level: str            # 'ok', 'warn', 'bad', 'idle'
+    battery_pct: int | None
+    rate_hz: float | None
+    loss_pct: float
+    clock_residual_ms: float | None
+    latency_ms: float | None
+    reconnects: int
+
+
+@dataclass(frozen=True)
+class DashSnapshot:
+    """Everything one dashboard frame shows. Immutable: arrays are read-only, mappings are proxies."""
+
+    mode: str = "live"                      # 'live' | 'replay'
+    state: str = "idle"                     # 'idle' | 'connecting' | 'running' | 'paused' | 'stopped' | 'finished' | 'error'
+    now_s: float = 0.0                      # session time of this snapshot
+    seq: int = 0                            # increases with every snapshot a source publishes
+    traces: Mapping[Role, tuple[np.ndarray, np.ndarray]] = field(default_factory=lambda: MappingProxyType({}))
+    events: tuple[Event, ...] = ()
+    last_step: Step | None = None
+    n_steps: int = 0
+    rolling: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    targets_ms: Mapping[str, float | None] = field(default_factory=lambda: MappingProxyType({}))
+    target_model: str = "together"
+    score_trend: tuple[tuple[float, float], ...] = ()
+    recent_steps: tuple[Step, ...] = ()
+    sensors: tuple[SensorRow, ...] = ()
+    alerts: tuple[str, ...] = ()           # red: something the coach must know now
+    notices: tuple[str, ...] = ()          # green: a recovery
+    message: str = ""                      # an error or status line in words
+    position_s: float | None = None        # replay: where playback is
+    duration_s: float | None = None        # replay: session length
+    speed: float = 1.0
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+class SampleRing:
+    """The last ``keep_s`` seconds of one role's traced axis: appended from the worker, copied per snapshot."""
+
+    def __init__(self, keep_s: float = TRACE_KEEP_S, sample_rate_hz: float = 200.0):
+        n = int(keep_s * sample_rate_hz * 1.5) + 64
+        self.keep_s = keep_s
+        self.t = np.full(n, np.nan)
+        self.y = np.full(n, np.nan)
+        self.n = 0
+
+    def extend(self, t: np.ndarray, y: np.ndarray) -> None:
+        m = len(t)
+        if not m:
+            return
+        if self.n and t[0] - self.t[self.n - 1] > GAP_BREAK_S:  # a dropout: do not draw a line across it
+            t, y, m = np.concatenate(([self.t[self.n - 1] + 1e-6], t)), np.concatenate(([np.nan], y)), m + 1
+        cap = len(self.t)
+        if m >= cap:
+            t, y, m = t[-cap:], y[-cap:], cap
+        if self.n + m > cap:  # drop the oldest, keep the last keep_s at least
+            keep = cap - m
+            self.t[:keep] = self.t[self.n - keep:self.n]
+            self.y[:keep] = self.y[self.n - keep:self.n]
+            self.n = keep
+        self.t[self.n:self.n + m] = t
+        self.y[self.n:self.n + m] = y
+        self.n += m
+
+    def recent(self, since_s: float) -> tuple[np.ndarray, np.ndarray]:
+        t = self.t[:self.n]
+        k = int(np.searchsorted(t, since_s)) if self.n and not np.isnan(t[0]) else 0
+        return _ro(t[k:].copy()), _ro(self.y[k:self.n].copy())
+
+
+class SensorWatch:
+    """Turns link states and data age into words: 'RIGHT SHIN LOST — reconnecting', and its recovery."""
+
+    def __init__(self):
+        self.seen_streaming: set[str] = set()
+        self.down_since: dict[str, float] = {}
+        self.recovered_at: dict[str, float] = {}
+
+    def row(self, h, age_s: float | None, now_s: float) -> tuple[SensorRow, str | None, str | None]:
+        name = ROLE_WORDS[h.role].upper()
+        alert = notice = None
+        silent = age_s is not None and age_s > SILENT_AFTER_S
+        down = h.state in DOWN_STATES and h.key in self.seen_streaming
+        if h.state == "streaming" and not silent:
+            if h.key in self.down_since:
+                self.recovered_at[h.key] = now_s
+                del self.down_since[h.key]
+            self.seen_streaming.add(h.key)
+            words, level = "streaming", "ok"
+        elif down:
+            self.down_since.setdefault(h.key, now_s)
+            words, level = DOWN_STATES[h.state], "bad"
+            alert = f"{name} {words}"
+        elif silent and h.key in self.seen_streaming:
+            self.down_since.setdefault(h.key, now_s)
+            words, level = f"NO DATA for {age_s:.1f} s", "bad"
+            alert = f"{name} NO DATA for {age_s:.1f} s — out of range?"
+        elif h.state in ("connecting", "idle"):
+            words, level = "connecting…", "idle"
+        else:
+            words, level = h.state, "warn"
+        if alert is None and h.key in self.recovered_at and now_s - self.recovered_at[h.key] < RECOVERY_NOTICE_S:
+            notice = f"{name} back — streaming again"
+        row = SensorRow(role=h.role, key=h.key, state=h.state, words=words, level=level, battery_pct=h.battery_pct,
+                        rate_hz=h.rate_hz, loss_pct=h.loss_pct, clock_residual_ms=h.clock_residual_ms,
+                        latency_ms=h.latency_ms, reconnects=h.reconnects)
+        return row, alert, notice
+
+
+class SnapshotBuilder:
+    """Keeps the worker-side state a snapshot needs (sample rings, sensor watch, cached statistics).
+
+    Call :meth:`attach` once with the real-time core: it wraps ``core.push_many`` so every block the
+    core receives is also copied into the rings (the core itself is left untouched). Call :meth:`build`
+    on the same thread as the core.
+    """
+
+    def __init__(self, mode: str = "live"):
+        self.mode = mode
+        self.rings: dict[Role, SampleRing] = {}
+        self.watch = SensorWatch()
+        self.core = None
+        self.seq = 0
+        self._stats_key: tuple | None = None
+        self._stats: tuple = (MappingProxyType({}), ())
+
+    def attach(self, core) -> None:
+        if self.core is core:
+            return
+        self.core = core
+        self.rings = {r: SampleRing(sample_rate_hz=s.fs) for r, s in core.streams.items()}
+        original = core.push_many
+
+        def push_many(blocks, _orig=original):
+            for role, t, acc in blocks:
+                ring = self.rings.get(Role(role))
+                if ring is not None and len(t):
+                    a = np.asarray(acc, dtype=float).reshape(len(t), 3)
+                    ring.extend(np.asarray(t, dtype=float), a[:, TRACE_AXIS[Role(role)]])
+            return _orig(blocks)
+
+        core.push_many = push_many
+
+    def _statistics(self, core) -> tuple:
+        key = (len(core.steps_), len(core.events_))
+        if key != self._stats_key:
+            self._stats_key = key
+            rolling = core.rolling()
+            trend = tuple((s.time_s, s.sync_score) for s in core.steps_[-TREND_STEPS:] if s.sync_score is not None)
+            self._stats = (MappingProxyType(rolling), trend)
+        return self._stats
+
+    def build(self, core, now_s: float, *, health=(), ages_s: Mapping[str, float | None] | None = None,
+              state: str = "running", message: str = "", **extra) -> DashSnapshot:
+        """A snapshot of the core now. ``health`` is a list of SensorHealth (empty for a replay)."""
+        self.seq += 1
+        newest = max((r.t[r.n - 1] for r in self.rings.values() if r.n and not np.isnan(r.t[r.n - 1])), default=now_s)
+        view_end = max(now_s, newest)
+        traces = {role: ring.recent(view_end - TRACE_KEEP_S) for role, ring in self.rings.items()}
+        events = []
+        for e in reversed(core.events_):  # events arrive roughly in time order; stop once well past the window
+            if e.time_s >= view_end - EVENTS_KEEP_S:
+                events.append(e)
+            elif e.time_s < view_end - EVENTS_KEEP_S - 5.0:
+                break
+        events.sort(key=lambda e: e.time_s)
+        rolling, trend = self._statistics(core)
+        rows, alerts, notices = [], [], []
+        for h in health:
+            row, alert, notice = self.watch.row(h, (ages_s or {}).get(h.key), now_s)
+            rows.append(row)
+            if alert:
+                alerts.append(alert)
+            if notice:
+                notices.append(notice)
+        steps = core.steps_
+        return DashSnapshot(
+            mode=self.mode, state=state, now_s=view_end, seq=self.seq, traces=MappingProxyType(traces),
+            events=tuple(events), last_step=steps[-1] if steps else None, n_steps=len(steps),
+            rolling=rolling, targets_ms=MappingProxyType(dict(core.targets_ms or {})),
+            target_model=core.config.target_model, score_trend=trend, recent_steps=tuple(steps[-20:]),
+            sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message, **extra)
+
+
+# ---------------------------------------------------------------------------- coach's words
+def balance_words(sa_pct: float | None, what: str) -> str:
+    """A symmetry angle (0 = even, positive = right larger) as 'contact time: right 2.1 % longer'."""
+    if sa_pct is None:
+        return f"{what}: —"
+    if abs(sa_pct) < 0.5:
+        return f"{what}: even ({sa_pct:+.1f} %)"
+    side = "right" if sa_pct > 0 else "left"
+    return f"{what}: {side} longer ({sa_pct:+.1f} %)"
+
+
+def step_lags(step: Step | None) -> dict[str, tuple[float | None, float | None]]:
+    """name → (lag ms, lag % of stride) of one step."""
+    if step is None:
+        return {n: (None, None) for n in LAG_NAMES}
+    return {n: (getattr(step, f"{n}_ms"), getattr(step, f"{n}_pct")) for n in LAG_NAMES}
+
+
+def lag_limb(name: str, step: Step) -> Role:
+    """Which limb a lag describes for this step's stance side (docs/measurement.md §5)."""
+    side = step.stance_side
+    return {"swing_lag": side.other.shin, "ipsi_arm_lag": side.wrist, "contra_arm_lag": side.other.wrist}[name]
+
+
+def weak_link_words(rolling: Mapping[str, Any]) -> str:
+    wl = rolling.get("weak_link") if rolling else None
+    return wl["text"] if wl else "—"
+
+
+EVENT_KINDS = tuple(EventKind)

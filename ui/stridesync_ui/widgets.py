@@ -1,0 +1,328 @@
+"""The dashboard's panels: sensors, sync numbers, session controls and the replay bar.
+
+Each panel has ``render(snapshot)``; it only sets a label's text when the text changed, so an unchanged
+frame costs almost nothing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QSlider, QVBoxLayout, QWidget)
+
+from stridesync.model import LAG_NAMES, Role
+
+from . import theme
+from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
+from .snapshot import LAG_WORDS, ROLE_WORDS, DashSnapshot, balance_words, fmt, lag_limb, signed_ms, weak_link_words
+
+
+def set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
+
+
+def label(text: str = "", name: str | None = None, align=None) -> QLabel:
+    w = QLabel(text)
+    if name:
+        w.setObjectName(name)
+    if align is not None:
+        w.setAlignment(align)
+    return w
+
+
+def panel() -> QFrame:
+    f = QFrame()
+    f.setObjectName("panel")
+    return f
+
+
+SHORT_LAG = {"swing_lag": "swing", "ipsi_arm_lag": "stance arm", "contra_arm_lag": "other arm"}
+LEVEL_COLOUR = {"ok": theme.OK, "warn": theme.WARN, "bad": theme.BAD, "idle": theme.MUTED}
+
+
+class SensorPanel(QFrame):
+    """Per sensor: state in words, battery, rate, loss, clock residual, reconnects."""
+
+    COLUMNS = ("sensor", "state", "battery", "rate", "loss", "clock ±", "reconn.")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        g = QGridLayout(self)
+        g.setContentsMargins(8, 4, 8, 4)
+        g.setHorizontalSpacing(14)
+        g.setVerticalSpacing(2)
+        for c, h in enumerate(self.COLUMNS):
+            g.addWidget(label(h, "caption"), 0, c)
+        self.cells: dict[Role, dict[str, QLabel]] = {}
+        for r, role in enumerate(ROLE_ORDER, start=1):
+            cells = {}
+            for c, h in enumerate(self.COLUMNS):
+                w = label("—")
+                if c == 0:
+                    w.setText(ROLE_WORDS[role])
+                    w.setStyleSheet(f"color: {theme.LIMB_COLOUR[role]}; font-weight: 800;")
+                elif c == 1:
+                    w.setMinimumWidth(250)
+                    w.setStyleSheet("font-weight: 800;")
+                g.addWidget(w, r, c)
+                cells[h] = w
+            self.cells[role] = cells
+        g.setColumnStretch(1, 1)
+        self._levels: dict[Role, str] = {}
+
+    def render(self, snap: DashSnapshot) -> None:
+        rows = {r.role: r for r in snap.sensors}
+        for role, cells in self.cells.items():
+            row = rows.get(role)
+            if row is None:
+                for h in self.COLUMNS[1:]:
+                    set_text(cells[h], "—" if snap.mode == "live" else "")
+                if snap.mode == "replay":
+                    set_text(cells["state"], "recorded")
+                continue
+            set_text(cells["state"], row.words)
+            set_text(cells["battery"], fmt(row.battery_pct, "d", " %"))
+            set_text(cells["rate"], fmt(row.rate_hz, ".0f", " Hz"))
+            set_text(cells["loss"], fmt(row.loss_pct, ".1f", " %"))
+            set_text(cells["clock ±"], fmt(row.clock_residual_ms, ".1f", " ms"))
+            set_text(cells["reconn."], str(row.reconnects))
+            if self._levels.get(role) != row.level:
+                self._levels[role] = row.level
+                cells["state"].setStyleSheet(f"font-weight: 800; color: {LEVEL_COLOUR[row.level]};")
+
+
+class SyncPanel(QWidget):
+    """Sync score now and as a trend, the weak link, the last step's lags, cadence/stride/contact, balance, wheel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        v = QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(6)
+
+        top = panel()
+        tg = QGridLayout(top)
+        tg.setContentsMargins(8, 4, 8, 4)
+        tg.addWidget(label("SYNC SCORE · last 20 steps", "caption"), 0, 0)
+        self.score = label("—", "big")
+        self.score.setStyleSheet(f"font-size: {theme.BIG_PT + 14}pt; font-weight: 900;")
+        tg.addWidget(self.score, 1, 0, 2, 1)
+        tg.addWidget(label("last step", "caption"), 0, 1)
+        self.score_last = label("—", "mid")
+        tg.addWidget(self.score_last, 1, 1)
+        self.trend = TrendWidget()
+        tg.addWidget(self.trend, 0, 2, 3, 1)
+        tg.setColumnStretch(2, 1)
+        v.addWidget(top)
+
+        wl = panel()
+        wv = QVBoxLayout(wl)
+        wv.setContentsMargins(8, 4, 8, 4)
+        wv.addWidget(label("WEAK LINK · last 20 steps", "caption"))
+        self.weak = label("—", "weak")
+        self.weak.setWordWrap(True)
+        wv.addWidget(self.weak)
+        v.addWidget(wl)
+
+        lags = panel()
+        lg = QGridLayout(lags)
+        lg.setContentsMargins(8, 4, 8, 4)
+        lg.setVerticalSpacing(0)
+        self.step_caption = label("LAST STEP vs push (target band ± 5 % of stride)", "caption")
+        lg.addWidget(self.step_caption, 0, 0, 1, 2)
+        self.lag_names: dict[str, QLabel] = {}
+        self.lag_values: dict[str, QLabel] = {}
+        for i, name in enumerate(LAG_NAMES, start=1):
+            n = label(SHORT_LAG[name])
+            n.setToolTip(LAG_WORDS[name])
+            n.setStyleSheet("font-weight: 700;")
+            val = label("—", None, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            val.setStyleSheet(f"font-size: {theme.MID_PT - 2}pt; font-weight: 800;")
+            val.setMinimumWidth(150)
+            lg.addWidget(n, i, 0)
+            lg.addWidget(val, i, 1)
+            self.lag_names[name], self.lag_values[name] = n, val
+        self.bars = LagBars()
+        self.bars.setMinimumWidth(210)
+        lg.addWidget(self.bars, 1, 2, 3, 1)
+        lg.setColumnStretch(0, 0)
+        lg.setColumnStretch(1, 0)
+        lg.setColumnStretch(2, 1)
+        v.addWidget(lags)
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self.tiles: dict[str, QLabel] = {}
+        for key, caption, unit in (("cadence", "CADENCE", "steps/min"), ("stride", "STRIDE", "ms"),
+                                   ("contact", "CONTACT", "ms")):
+            t = panel()
+            tv = QVBoxLayout(t)
+            tv.setContentsMargins(8, 2, 8, 2)
+            tv.setSpacing(0)
+            tv.addWidget(label(f"{caption} ({unit})", "caption"))
+            self.tiles[key] = label("—", "big")
+            tv.addWidget(self.tiles[key])
+            row.addWidget(t, 1)
+        v.addLayout(row)
+
+        bottom = QHBoxLayout()
+        bal = panel()
+        bv = QVBoxLayout(bal)
+        bv.setContentsMargins(8, 4, 8, 4)
+        bv.addWidget(label("LEFT / RIGHT BALANCE", "caption"))
+        self.balance_contact = label("contact time: —")
+        self.balance_stride = label("stride time: —")
+        self.pci = label("PCI: —")
+        self.pci.setToolTip("Phase Coordination Index: 0 = the legs alternate perfectly")
+        for w in (self.balance_contact, self.balance_stride, self.pci):
+            w.setStyleSheet(f"font-size: {theme.BASE_PT + 1}pt; font-weight: 700;")
+            w.setWordWrap(True)
+            bv.addWidget(w)
+        bv.addStretch(1)
+        cap = label("PHASE WHEEL → where each limb peaks in the stride: push at the top, clockwise = late. "
+                    "Rings, outside in: swing, stance arm, other arm.", "caption")
+        cap.setWordWrap(True)
+        bv.addWidget(cap)
+        bottom.addWidget(bal, 4)
+        self.wheel = PhaseWheel()
+        self.wheel.setMinimumWidth(250)
+        bottom.addWidget(self.wheel, 5)
+        v.addLayout(bottom, 1)
+        self._seq = -1
+        self.laps: tuple[float, ...] = ()
+
+    def render(self, snap: DashSnapshot) -> None:
+        if snap.seq == self._seq:
+            return
+        self._seq = snap.seq
+        r = snap.rolling
+        set_text(self.score, fmt(r.get("sync_score")))
+        step = snap.last_step
+        set_text(self.score_last, fmt(step.sync_score) if step else "—")
+        set_text(self.weak, weak_link_words(r))
+        for name in LAG_NAMES:
+            if step is None:
+                set_text(self.lag_values[name], "—")
+                continue
+            ms, pct = getattr(step, f"{name}_ms"), getattr(step, f"{name}_pct")
+            set_text(self.lag_values[name], f"{signed_ms(ms)} {fmt(pct, '+.0f', '%')}")
+            limb = lag_limb(name, step)
+            set_text(self.lag_names[name], f"{SHORT_LAG[name]} ({ROLE_WORDS[limb].split()[0][0].upper()})")
+        stance = f" · {step.stance_side.value} stance" if step else ""
+        set_text(self.step_caption, f"LAST STEP vs push{stance} · target {snap.target_model} ± 5 % of stride")
+        set_text(self.tiles["cadence"], fmt(r.get("cadence_spm")))
+        st, ct = r.get("stride_time_s"), r.get("contact_time_s")
+        set_text(self.tiles["stride"], fmt(None if st is None else st * 1000.0))
+        set_text(self.tiles["contact"], fmt(None if ct is None else ct * 1000.0))
+        bal = r.get("balance") or {}
+        set_text(self.balance_contact, balance_words(bal.get("contact_time_sa_pct"), "contact time"))
+        set_text(self.balance_stride, balance_words(bal.get("stride_time_sa_pct"), "stride time"))
+        set_text(self.pci, f"PCI: {fmt(r.get('pci_pct'), '.1f', ' %')}")
+        self.trend.set_points(snap.score_trend, self.laps)
+        self.bars.set_step(step, snap.targets_ms)
+        self.wheel.set_steps(snap.recent_steps, snap.targets_ms)
+
+
+class ControlBar(QFrame):
+    """Athlete, start/stop, record, lap, target model, open replay."""
+
+    sigStart = Signal()
+    sigStop = Signal()
+    sigRecord = Signal(bool)
+    sigLap = Signal()
+    sigOpen = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        h = QHBoxLayout(self)
+        h.setContentsMargins(4, 2, 4, 2)
+        h.addWidget(label("Athlete"))
+        self.athlete = QLineEdit()
+        self.athlete.setPlaceholderText("name")
+        self.athlete.setMaximumWidth(220)
+        h.addWidget(self.athlete)
+        self.start = QPushButton("▶ Start (F5)")
+        self.start.setCheckable(False)
+        self.start.clicked.connect(self._start_clicked)
+        h.addWidget(self.start)
+        self.record = QPushButton("● Record (Ctrl+R)")
+        self.record.setCheckable(True)
+        self.record.toggled.connect(self.sigRecord.emit)
+        h.addWidget(self.record)
+        self.lap = QPushButton("Lap (L)")
+        self.lap.clicked.connect(self.sigLap.emit)
+        h.addWidget(self.lap)
+        h.addWidget(label("Target"))
+        self.target = QComboBox()
+        self.target.addItems(["together", "baseline"])
+        self.target.setToolTip("together: every limb peaks with the push (0 ms)\n"
+                               "baseline: the median of the first 20 steps (applies from the next start)")
+        h.addWidget(self.target)
+        h.addStretch(1)
+        self.open = QPushButton("Open replay… (Ctrl+O)")
+        self.open.clicked.connect(self.sigOpen.emit)
+        h.addWidget(self.open)
+        self.running = False
+
+    def _start_clicked(self) -> None:
+        (self.sigStop if self.running else self.sigStart).emit()
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self.start.setText("■ Stop (F5)" if running else "▶ Start (F5)")
+        self.target.setEnabled(not running)
+        self.lap.setEnabled(running)
+
+
+class ReplayBar(QFrame):
+    """Play/pause, speed and a seek timeline for a replay."""
+
+    sigPlay = Signal(bool)
+    sigSpeed = Signal(float)
+    sigSeek = Signal(float)
+    SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        h = QHBoxLayout(self)
+        h.setContentsMargins(8, 2, 8, 2)
+        self.play = QPushButton("⏸ Pause (Space)")
+        self.play.clicked.connect(self.toggle)
+        h.addWidget(self.play)
+        self.speed = QComboBox()
+        for s in self.SPEEDS:
+            self.speed.addItem(f"{s:g}×", s)
+        self.speed.setCurrentIndex(1)
+        self.speed.currentIndexChanged.connect(lambda i: self.sigSpeed.emit(float(self.speed.itemData(i))))
+        h.addWidget(self.speed)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 1000)
+        self.slider.sliderReleased.connect(lambda: self.sigSeek.emit(self.slider.value() / 10.0))
+        h.addWidget(self.slider, 1)
+        self.pos = label("0:00 / 0:00", "mid")
+        h.addWidget(self.pos)
+        self.playing = True
+
+    def toggle(self) -> None:
+        self.set_playing(not self.playing)
+        self.sigPlay.emit(self.playing)
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing = playing
+        self.play.setText("⏸ Pause (Space)" if playing else "▶ Play (Space)")
+
+    def render(self, snap: DashSnapshot) -> None:
+        if snap.duration_s is None:
+            return
+        dur = max(snap.duration_s, 1e-6)
+        self.slider.setRange(0, int(dur * 10))
+        if not self.slider.isSliderDown():
+            self.slider.setValue(int((snap.position_s or 0.0) * 10))
+
+        def mmss(t: float) -> str:
+            return f"{int(t // 60)}:{int(t % 60):02d}"
+
+        set_text(self.pos, f"{mmss(snap.position_s or 0.0)} / {mmss(dur)}")

@@ -1,0 +1,337 @@
+"""Data sources for the dashboard, each on its own thread, publishing :class:`DashSnapshot` through Qt signals.
+
+- :class:`LiveWorker`: an asyncio loop in a ``threading.Thread`` running :func:`stridesync.live_run.run_live`
+  (virtual sensors or a roster's real ones). QtAsyncio cannot run bleak on Linux and qasync starves under
+  repaints, so the GUI thread never runs asyncio.
+- :class:`ReplayWorker`: a recording fed block by block into a fresh real-time core, at a chosen speed,
+  with pause and seek: the same data path as a live run (STYLE.md §1).
+
+The GUI connects to ``bridge.sigSnapshot`` / ``sigError`` / ``sigFinished`` and keeps only the newest
+snapshot; the worker never touches a widget (STYLE.md §7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from stridesync.errors import StrideSyncError
+
+from .snapshot import DashSnapshot, SnapshotBuilder
+
+log = logging.getLogger(__name__)
+
+#: snapshots per second a source publishes; the GUI draws at its own rate from the newest
+PUBLISH_HZ = 20.0
+
+
+class SnapshotBridge(QObject):
+    """Created on the GUI thread; emitted from a worker thread, so connections are queued."""
+
+    sigSnapshot = Signal(object)
+    sigError = Signal(str)
+    sigFinished = Signal()
+
+
+def error_words(exc: BaseException) -> str:
+    """An exception as one readable line (our errors already are; others get their type named)."""
+    if isinstance(exc, StrideSyncError):
+        return " ".join(str(exc).split())
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename or exc}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or exc}"
+    return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+
+
+def live_supports_recording() -> bool:
+    """Whether this build's LiveOptions can write a session file while running (``record_to``)."""
+    from stridesync.live_run import LiveOptions
+
+    return "record_to" in {f.name for f in fields(LiveOptions)}
+
+
+class LiveWorker:
+    """A live session on a worker thread.
+
+    Parameters
+    ----------
+    options : a :class:`stridesync.live_run.LiveOptions`; its ``on_update`` and ``stop`` are set here.
+    publish_hz : snapshot rate.
+    """
+
+    def __init__(self, options, *, publish_hz: float = PUBLISH_HZ):
+        self.options = options
+        self.publish_hz = publish_hz
+        self.bridge = SnapshotBridge()
+        self.builder = SnapshotBuilder("live")
+        self.analyzer = None
+        self.result = None
+        self.error: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="stridesync-live", daemon=True)
+        self._t0 = time.monotonic()
+        self._phase = "starting the session…"
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def start(self) -> "LiveWorker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the session to end (thread-safe; returns at once). Streams stop, then sensors disconnect."""
+        self._stop_requested.set()
+        loop, ev = self._loop, self._stop
+        if loop is not None and ev is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # ------------------------------------------------------------------ worker thread
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._amain())
+        except Exception as exc:  # anything the session raised: tell the user in words
+            log.exception("live session failed")
+            self.error = error_words(exc)
+            self.bridge.sigError.emit(self.error)
+        finally:
+            self.bridge.sigFinished.emit()
+
+    def _now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _on_update(self, events, steps, analyzer) -> None:
+        if self.analyzer is None:
+            self.analyzer = analyzer
+            self.builder.attach(analyzer.core)
+
+    def _publish(self, state: str, message: str = "") -> None:
+        a = self.analyzer
+        if a is None:
+            snap = DashSnapshot(mode="live", state=state, now_s=self._now(), message=message or self._phase,
+                                target_model=self.options.config.target_model)
+        else:
+            now = max(a.now_s, self._now())
+            ages = {k: (now - s.last_arrival_s if s.last_arrival_s is not None else None) for k, s in a.sensors.items()}
+            snap = self.builder.build(a.core, now, health=a.health(), ages_s=ages, state=state, message=message)
+        self.bridge.sigSnapshot.emit(snap)
+
+    async def _amain(self) -> None:
+        from stridesync.live_run import run_live
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = self.options.stop = asyncio.Event()
+        if self._stop_requested.is_set():
+            self._stop.set()
+        self.options.on_update = self._on_update
+        user_on_fleet = self.options.on_fleet
+
+        def on_fleet(fleet) -> None:
+            self._phase = "virtual sensors are up: finding and connecting to them…"
+            if user_on_fleet is not None:
+                user_on_fleet(fleet)
+
+        if self.options.virtual:
+            self.options.on_fleet = on_fleet
+        self._t0 = time.monotonic()
+        task = asyncio.create_task(run_live(self.options))
+        period = 1.0 / self.publish_hz
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=period)
+                if not task.done():
+                    if self.analyzer is None and not self.options.virtual:
+                        self._phase = "connecting to the sensors…"
+                    self._publish("running" if self.analyzer is not None else "connecting")
+            self.result = task.result()
+            if self.analyzer is None:
+                self.analyzer = self.result.analyzer
+                self.builder.attach(self.analyzer.core)
+            self._publish("stopped", "session stopped" if self._stop.is_set() else "session finished")
+        finally:
+            if not task.done():
+                self._stop.set()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+# ============================================================================ replay
+def load_replay(path: str | Path):
+    """A session for replay: ``(recording, detector config or None, athlete or None)``.
+
+    A wide samples CSV (MEASUREMENT.md §4) works today. Session files plug in here: when
+    ``stridesync.session`` offers a loader (``load_session`` / ``read_session``), its recording and
+    stored detector settings are used instead.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StrideSyncError(f"cannot open {path}: no such file")
+    if path.is_dir() or not path.name.lower().endswith((".csv", ".csv.gz")):
+        try:
+            from stridesync import session as _session
+        except ImportError:  # pragma: no cover - the package exists, possibly empty
+            _session = None
+        loader = None
+        for name in ("load_session", "read_session", "open_session"):
+            loader = getattr(_session, name, None) if _session is not None else None
+            if loader is not None:
+                break
+        if loader is None:
+            raise StrideSyncError(f"cannot open {path.name}: this build replays wide samples CSV files (.csv, .csv.gz); "
+                                  "session files need stridesync.session's loader")
+        sess = loader(path)
+        rec = getattr(sess, "recording", None)
+        if rec is None:
+            raise StrideSyncError(f"cannot replay {path.name}: the session holds no samples")
+        cfg = getattr(sess, "config", None) or getattr(sess, "detector_config", None)
+        return rec, cfg, getattr(sess, "athlete", None)
+    from stridesync.io import read_wide_csv
+
+    return read_wide_csv(path), None, None
+
+
+class ReplayWorker:
+    """Plays a recording through a fresh real-time core on a worker thread: play, pause, speed, seek.
+
+    Seeking backwards restarts the core and feeds it at full speed up to the new position (the core runs
+    about 900× real time, so a minute of data takes well under a second).
+    """
+
+    BLOCK_S = 0.02
+
+    def __init__(self, recording, *, config=None, speed: float = 1.0, publish_hz: float = PUBLISH_HZ,
+                 start_playing: bool = True):
+        from stridesync.core.config import DetectorConfig
+
+        if not recording:
+            raise StrideSyncError("the recording holds no sensor data")
+        self.recording = recording
+        self.config = config or DetectorConfig()
+        self.t_start = min(float(s.time_s[0]) for s in recording.values() if len(s))
+        self.t_end = max(float(s.time_s[-1]) for s in recording.values() if len(s))
+        self.speed = speed
+        self.playing = start_playing
+        self.publish_hz = publish_hz
+        self.bridge = SnapshotBridge()
+        self.core = None
+        self.builder = None
+        self.position_s = self.t_start
+        self._cmds: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name="stridesync-replay", daemon=True)
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def start(self) -> "ReplayWorker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._cmds.put(("stop", None))
+
+    def set_playing(self, playing: bool) -> None:
+        self._cmds.put(("play", bool(playing)))
+
+    def set_speed(self, speed: float) -> None:
+        self._cmds.put(("speed", float(speed)))
+
+    def seek(self, position_s: float) -> None:
+        self._cmds.put(("seek", float(position_s)))
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_end - self.t_start
+
+    # ------------------------------------------------------------------ worker thread
+    def _restart(self) -> None:
+        from stridesync.core.realtime import RealtimeCore
+        from stridesync.pipeline import blocks
+
+        rates = {r: s.sample_rate_hz for r, s in self.recording.items() if len(s) >= 2}
+        self.core = RealtimeCore(rates, config=self.config)
+        self.builder = SnapshotBuilder("replay")
+        self.builder.attach(self.core)
+        self._blocks = blocks({r: s for r, s in self.recording.items() if r in rates}, self.BLOCK_S)
+        self._pending = None
+        self.position_s = self.t_start
+        self.done = False
+
+    def _feed_until(self, t_s: float) -> None:
+        while not self.done:
+            group = self._pending or next(self._blocks, None)
+            self._pending = None
+            if group is None:
+                self.core.finish()
+                self.done = True
+                self.position_s = self.t_end
+                return
+            t_last = max(float(t[-1]) for _, t, _ in group)
+            if t_last > t_s:
+                self._pending = group
+                self.position_s = max(self.position_s, t_s)
+                return
+            self.core.push_many(group)
+            self.position_s = t_last
+
+    def _publish(self, message: str = "") -> None:
+        state = "finished" if self.done else ("running" if self.playing else "paused")
+        snap = self.builder.build(self.core, self.position_s, state=state, message=message,
+                                  position_s=self.position_s - self.t_start, duration_s=self.duration_s, speed=self.speed)
+        self.bridge.sigSnapshot.emit(snap)
+
+    def _main(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:
+            log.exception("replay failed")
+            self.bridge.sigError.emit(error_words(exc))
+        finally:
+            self.bridge.sigFinished.emit()
+
+    def _run(self) -> None:
+        self._restart()
+        period = 1.0 / self.publish_hz
+        wall = time.monotonic()
+        while True:
+            try:
+                cmd, arg = self._cmds.get(timeout=period)
+            except queue.Empty:
+                cmd = arg = None
+            now = time.monotonic()
+            if cmd == "stop":
+                return
+            if cmd == "play":
+                self.playing = arg
+                if arg and self.done:  # play at the end starts over
+                    self._restart()
+            elif cmd == "speed":
+                self.speed = max(0.1, min(arg, 64.0))
+            elif cmd == "seek":
+                target = self.t_start + max(0.0, min(arg, self.duration_s))
+                if target < self.position_s:
+                    self._restart()
+                self._feed_until(target)
+            if self.playing and not self.done:
+                self._feed_until(self.position_s + (now - wall) * self.speed)
+            wall = now
+            self._publish()
