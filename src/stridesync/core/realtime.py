@@ -575,23 +575,33 @@ class RealtimeCore:
             st = self.streams[c.role]
             if c.period is None:
                 c.period = dsp.period_from_history(self._history, c.t, cfg)
-            if c.period is None:
-                w = st.window_values("m", c.i, cfg.dominant_half_window_s)
-                if w is None:
-                    return progressed
-                c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            w = st.window_values("m", c.i, cfg.contact_window_frac * c.period, final_through=c.i, extra_hops=c.extra)
-            if w is None:
+            verdict = self._judge(c, st, "m", cfg.contact_window_frac, 1.0)
+            if verdict is None:
                 return progressed
-            verdict = _is_extreme(w, c.i, 1.0)
-            if verdict is None:  # too close to call on provisional values: decide at a later edge
-                c.extra += 1
-                continue
             self._cands[c.role].popleft()
             progressed = True
             if not verdict:
                 continue
             self._accept_contact(c, st)
+
+    def _judge(self, c: _Cand, st: RoleStream, name: str, frac: float, sign: float) -> bool | None:
+        """Is candidate c the extreme (sign: +1 largest, −1 smallest) of ``name`` within ± frac × its
+        period? ``None`` while the data do not allow the answer yet. Without a period yet, it is the
+        dominant period of the candidate's own signal around it."""
+        cfg = self.config
+        if c.period is None:
+            w = st.window_values(name, c.i, cfg.dominant_half_window_s)
+            if w is None:
+                return None
+            c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
+        while True:
+            w = st.window_values(name, c.i, frac * c.period, final_through=c.i, extra_hops=c.extra)
+            if w is None:
+                return None
+            verdict = _is_extreme(w, c.i, sign)
+            if verdict is not None:
+                return verdict
+            c.extra += 1  # too close to call on provisional values: decide at a later edge
 
     def _accept_contact(self, c: _Cand, st: RoleStream) -> None:
         cfg = self.config
@@ -704,22 +714,13 @@ class RealtimeCore:
         progressed = False
         while q:
             c = q[0]
-            if c.period is None and self.shins:
+            if c.period is None and self.shins:  # the legs set the period when they are worn
                 c.period = self._legs_period(c.t)
                 if c.period is None:
                     return progressed
-            elif c.period is None:
-                w = st.window_values("ay", c.i, cfg.dominant_half_window_s)
-                if w is None:
-                    return progressed
-                c.period = dsp.dominant_period_s(w[2], st.fs, cfg.stride_min_s, cfg.stride_max_s) or cfg.fallback_period_s
-            w = st.window_values("ay", c.i, cfg.arm_spacing_frac * c.period, final_through=c.i, extra_hops=c.extra)
-            if w is None:
+            verdict = self._judge(c, st, "ay", cfg.arm_spacing_frac, -1.0)
+            if verdict is None:
                 return progressed
-            verdict = _is_extreme(w, c.i, -1.0)
-            if verdict is None:  # too close to call on provisional values: decide at a later edge
-                c.extra += 1
-                continue
             q.popleft()
             progressed = True
             if not verdict:
