@@ -34,6 +34,8 @@ def test_four_sensors_stream_and_steps_match_the_truth():
     res = run(LiveOptions(seconds=14.0, links=links, sim_params=SimParams(duration_s=40.0, standing_start_s=1.0,
                                                                            swing_lag_ms=30.0)))
     a = res.analyzer
+    # a clean shutdown stops every stream before disconnecting
+    assert all(not s.config.streaming and s.stop_commands >= 1 for s in res.fleet.sensors.values())
     health = {h.role: h for h in a.health()}
     assert set(health) == set(Role)
     for h in health.values():

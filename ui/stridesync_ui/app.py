@@ -25,7 +25,8 @@ from .worker import LiveWorker, ReplayWorker, error_words, live_supports_recordi
 
 log = logging.getLogger(__name__)
 
-FRAME_MS = 16            # the render timer: up to ~60 frames per second
+import os
+FRAME_MS = int(os.environ.get("SS_FRAME_MS", "16"))            # the render timer: up to ~60 frames per second
 FRAME_HISTORY = 20000    # frame instants kept for the fps and max-frame figures
 
 

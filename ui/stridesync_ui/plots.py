@@ -65,6 +65,10 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 p.setXLink(first)
             self.plots[role] = p
             self.curves[role] = p.plot(pen=pg.mkPen(colour, width=1), connect="finite", skipFiniteCheck=False)
+            import os
+            if os.environ.get("SS_DS"):
+                self.curves[role].setDownsampling(auto=True, method="peak")
+                self.curves[role].setClipToView(True)
             for kind in (EventKind.CONTACT, EventKind.PUSH, EventKind.SWING) if role.is_shin else (EventKind.ARM_FWD, EventKind.ARM_BACK):
                 filled = kind in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
                 self.markers[(role, kind)] = p.plot(

@@ -96,6 +96,10 @@ class Figure:
         return p
 
     def finish(self) -> "Figure":
+        for item in self.widget.scene().items():
+            # draw symbols as vector paths: the default pixmap atlas exports as bitmaps in SVG and PDF
+            if isinstance(item, (pg.PlotDataItem, pg.ScatterPlotItem)):
+                item.opts["useCache"] = False
         self.widget.show()
         QApplication.processEvents()
         w = self.layout.geometry().width()
@@ -369,7 +373,7 @@ def phase_wheel_figure(data: ReportData, ph: dict[str, Phase], width_px: int = 3
         lx, ly = _xy(c.mean_pct, r_out + 0.07)
         _note(p, lx, ly, label, colour=GREY, pt=7, italic=True,
               anchor=(0.0 if lx > 0 else 1.0, 0.5 if abs(ly) < 0.8 * r_out else (1.0 if ly > 0 else 0.0)))
-    p.setXRange(-r_out - 0.35, r_out + 0.35, padding=0)
+    p.setXRange(-r_out - 0.62, r_out + 0.62, padding=0)
     p.setYRange(-r_out - 0.2, r_out + 0.25, padding=0)
     legend = fig.layout.addLabel(_wheel_legend(rows, ph), row=1, col=0, justify="left")
     legend.setMaximumHeight(80)
@@ -380,11 +384,12 @@ def _wheel_legend(rows: list[Series], ph: dict[str, Phase]) -> str:
     cells = []
     for i, se in enumerate(rows):
         dash = "╍" if se.lag == "contra_arm_lag" else "━"
-        missing = "" if f"{se.role.value}:{se.lag}" in ph else f" ({NOT_MEASURED})"
-        cells.append(f'<span style="color:{LIMB_COLOUR[se.role]}; font-size:11pt">{dash}</span>'
-                     f'<span style="color:{INK}; font-size:7.5pt"> {i + 1} {se.label}{missing}</span>')
+        have = f"{se.role.value}:{se.lag}" in ph
+        cells.append(f'<span style="color:{LIMB_COLOUR[se.role] if have else GREY}; font-size:11pt">{dash if have else "×"}</span>'
+                     f'<span style="color:{INK if have else GREY}; font-size:7.5pt"> {i + 1} {se.label}</span>')
     lines = ["&nbsp;&nbsp;".join(cells[k:k + 2]) for k in range(0, len(cells), 2)]
-    return (f'<span style="font-size:7.5pt; color:{GREY}">rings from the centre out:</span><br>' + "<br>".join(lines))
+    return (f'<span style="font-size:7.5pt; color:{GREY}">rings from the centre out (× = {NOT_MEASURED}):</span><br>'
+            + "<br>".join(lines))
 
 
 # ------------------------------------------------------------------------ balance

@@ -55,7 +55,9 @@ def duration_words(t_s: float) -> str:
     t = int(round(t_s))
     if t >= 3600:
         return f"{t // 3600} h {t % 3600 // 60:02d} min"
-    return f"{t // 60} min {t % 60:02d} s" if t >= 60 else f"{t} s"
+    if t >= 60:
+        return f"{t // 60} min" + (f" {t % 60:02d} s" if t % 60 else "")
+    return f"{t} s"
 
 
 # ------------------------------------------------------------------------ key numbers
@@ -164,6 +166,12 @@ def weak_link_text(data: ReportData) -> str:
                      "close to its target, so it is a small effect.")
     else:
         parts.append("In the coaching model the limb furthest from the push limits the whole system. " + _cue(wl["limb"], wl["direction"]))
+    worn = data.roles_worn
+    unworn = [r for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST) if r not in worn]
+    if unworn:
+        parts.append(f"The {', '.join(LIMB_NAME[r] for r in unworn)} {'was' if len(unworn) == 1 else 'were'} "
+                     f"{NOT_MEASURED} ({esc(missing_reason(unworn, worn))}), so the weak link is chosen among the "
+                     "measured limbs only.")
     if not _is_leg(wl["limb"]):
         parts.append("Arm timing scatters much more than leg timing in every runner, which by itself pushes arms "
                      "toward the top of this ranking.")

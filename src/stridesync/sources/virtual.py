@@ -95,6 +95,7 @@ class VirtualSensor:
         self._outbox: list[tuple] = []
         self._commands: list[bytes] = []
         self._last_delivery_s = 0.0
+        self.stop_commands = 0  # STOPs received from the host (a clean shutdown sends one before disconnecting)
         self._deliver_lock = asyncio.Lock()
         self._next_index = 0
         self._seq = 0
@@ -144,6 +145,7 @@ class VirtualSensor:
         self.peripheral = await self.radio.add_peripheral(
             A.device_name(self.serial), self.address, services=self._services(),
             service_uuids=[P.IMU_SERVICE_UUID], manufacturer_data={P.COMPANY_ID: mfr})
+        self.peripheral.device.on("connection", lambda conn: conn.on("disconnection", lambda *_: self._on_disconnection()))
         self._task = asyncio.create_task(self._radio_loop(), name=f"vsensor-{self.serial}")
         if self.link.drops:
             self._drop_task = asyncio.create_task(self._drops(), name=f"vsensor-drops-{self.serial}")
@@ -172,6 +174,16 @@ class VirtualSensor:
         self._next_index = int(np.searchsorted(self.samples.time_s, self.clock()))
 
     def _on_stop(self, config: Config) -> None:
+        self.stop_commands += 1
+        self._halt()
+
+    def _on_disconnection(self) -> None:
+        """Firmware rule (PROTOCOL §4): a disconnect stops streaming."""
+        if self.config.streaming:
+            self.config.streaming = False
+            self._halt()
+
+    def _halt(self) -> None:
         if self._packetizer is not None:
             self._packetizer.flush()
             self._seq = self._packetizer.seq
@@ -266,8 +278,6 @@ class VirtualSensor:
         for start, duration in sorted(self.link.drops):
             await asyncio.sleep(max(0.0, start - self.clock()))
             log.info("%s: out of range for %.1f s", self.serial, duration)
-            self.config.streaming = False
-            self._on_stop(self.config)
             await self.peripheral.go_out_of_range()
             await asyncio.sleep(duration)
             await self.peripheral.come_into_range()
