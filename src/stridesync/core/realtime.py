@@ -64,6 +64,15 @@ class _Buf:
         self.a[k:k + len(x)] = x
         self.n += len(x)
 
+    def grow(self, n: int) -> None:
+        """Extend by n uninitialised elements (written later)."""
+        k = self.n - self.base
+        if k + n > len(self.a):
+            new = np.empty(max(2 * len(self.a), k + n), dtype=self.a.dtype)
+            new[:k] = self.a[:k]
+            self.a = new
+        self.n += n
+
     def view(self, lo: int, hi: int) -> np.ndarray:
         return self.a[lo - self.base:hi - self.base]
 
@@ -174,7 +183,7 @@ class RoleStream:
             y, zf = dsp.sosfilt_rows(ch.sos, x[None, :], ch.state[None])
             ch.state = zf[0]
             ch.yf.extend(y[0])
-            ch.z.extend(np.full(len(x), np.nan))
+            ch.z.grow(len(x))  # written by the backward passes
         self.t.extend(t)
         self.seg.extend(np.full(len(t), self.seg_id, dtype=np.int64))
         self.n += len(t)
@@ -199,8 +208,10 @@ class RoleStream:
             if batch:
                 ch.settled = batch[-1] - ch.settle
                 width = self.hop + ch.settle
-                idx = np.asarray(batch)[:, None] - ch.yf.base + np.arange(-width, 0)[None, :]
-                rows = ch.yf.a[idx][:, ::-1]
+                # the rows are windows of yf at hop-spaced ends: a strided view, no gather
+                first = batch[0] - width - ch.yf.base
+                span = ch.yf.a[first:first + width + self.hop * (len(batch) - 1)]
+                rows = np.lib.stride_tricks.sliding_window_view(span, width)[::self.hop][:, ::-1]
                 zb, _ = dsp.sosfilt_rows(ch.sos, rows, ch.zi[None] * rows[:, :1, None])
                 out = zb[:, ch.settle:][:, ::-1]
                 # consecutive hops finalise adjacent stretches: write them in one go when they are
