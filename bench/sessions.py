@@ -32,7 +32,7 @@ from stridesync.core.config import DetectorConfig
 from stridesync.pipeline import run_realtime
 from stridesync.session.recorder import Recorder
 from stridesync.session.replay import replay
-from stridesync.session.store import Session, SensorInfo
+from stridesync.session.store import SensorInfo, Session, put_results
 from stridesync.session.synth import feed, synth_inputs
 from stridesync.sim import SimParams, simulate
 
@@ -119,11 +119,19 @@ def main() -> None:
     except (ImportError, AttributeError) as exc:
         log(f"report: not measured ({exc.__class__.__name__}: {exc})")
     else:
-        with Session.open(path) as s:
-            t0 = time.perf_counter()
-            render(s, tmp / "out.pdf")
-            report_s = time.perf_counter() - t0
-        log(f"report: {report_s:.1f} s")
+        # the hour was written without an analyser: cache the replay's results as its live results
+        con = sqlite3.connect(path, isolation_level=None)
+        put_results(con, "live", res.events, res.steps, res.summary)
+        con.close()
+        adapt = getattr(report, "report_data_from_session", None)
+        for suffix in (".pdf", ".html"):
+            with Session.open(path) as s:
+                t0 = time.perf_counter()
+                render(adapt(s) if adapt else s, tmp / f"out{suffix}")
+                took = time.perf_counter() - t0
+            log(f"report {suffix}: {took:.1f} s")
+            if suffix == ".pdf":
+                report_s = took
 
     print(json.dumps({"report_s": None if report_s is None else round(report_s, 2), "replay_x": round(replay_x, 1),
                       "record_cpu_pct": round(record_cpu_pct, 3), "mb_per_hour": round(mb_per_hour, 1),
