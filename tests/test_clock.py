@@ -76,8 +76,8 @@ def session(seed: int, duration_s: float = 3600.0, exchanges: bool = True):
         sim = simulate_arrivals(
             duration_s, offset_s=-rng.uniform(10, 5000), drift_ppm=rng.uniform(-100, 100),
             period_us=period_us, samples_per_packet=n, conn_interval_s=conn, jitter="exp",
-            loss=0.02, exchange_rate_hz=2.0 if exchanges else 0.0,
-            exchange_burst=(10.0, 10.0) if exchanges else (0.0, 0.0), rng=rng)
+            loss=0.02, exchange_rate_hz=4.0 if exchanges else 0.0,
+            exchange_burst=(10.0, 30.0) if exchanges else (0.0, 0.0), rng=rng)
         cs, ht, hm = feed(sim)
         errs.append(errors(sim, ht, hm, grid))
         syncs.append(cs)
@@ -103,6 +103,15 @@ def test_target_60_minutes_four_sensors(seed):
     for cs in syncs:
         assert cs.n_resets == 0 and cs.conn_interval_s is not None
         assert 0 < cs.model.uncertainty_s < 0.01
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_target_in_the_first_minute_over_seeds(seed):
+    """The hardest stretch is just after the first 10 s, before a window of data pins the floor: one
+    seed's hour hides it, so check several short sessions (with the client's TIME_SYNC schedule)."""
+    grid, errs, _ = session(seed, 60.0)
+    al = alignment(errs)[grid >= 10.0]
+    assert np.percentile(al, 95) <= 1e-3 and al.max() <= 2e-3, (np.percentile(al, 95), al.max())
 
 
 def test_converges_within_10_s():

@@ -459,7 +459,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"note: {res.note}")
     written = [str(p) for p in (args.samples, args.events, args.steps, args.summary) if p]
     what = "recomputed" if res.source == "recompute" else "as computed live"
-    print(f"wrote {', '.join(written)} ({len(res.events)} events, {len(res.steps)} steps, {what})")
+    detail = f" ({len(res.events)} events, {len(res.steps)} steps, {what})" if (args.events or args.steps or args.summary) else ""
+    print(f"wrote {', '.join(written)}{detail}")
     return 0
 
 

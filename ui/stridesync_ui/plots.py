@@ -31,11 +31,15 @@ class TracePanel(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # a scroll changes everything in the view anyway: one full repaint per frame is the cheapest
+        self.setViewportUpdateMode(pg.QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.ci.layout.setSpacing(0)
         self.ci.setContentsMargins(2, 2, 8, 2)
         self.plots: dict[Role, pg.PlotItem] = {}
         self.curves: dict[Role, pg.PlotDataItem] = {}
-        self.markers: dict[tuple[Role, EventKind], pg.PlotDataItem] = {}
+        self.markers: dict[Role, pg.ScatterPlotItem] = {}
+        self._marker_style: dict[Role, dict[EventKind, tuple]] = {}
+        self._marker_key: dict[Role, tuple] = {}
         self._yrange: dict[Role, tuple[float, float]] = {}
         self._seq = -1
         self._yr_at = -1e9
@@ -47,6 +51,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
             p.showGrid(x=False, y=False)
+            for name in ("left", "bottom", "top", "right"):  # else every scroll re-typesets each axis label
+                p.getAxis(name).enableAutoSIPrefix(False)
             colour = theme.LIMB_COLOUR[role]
             ax = p.getAxis("left")
             ax.setWidth(58)
@@ -56,7 +62,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
             if k < len(ROLE_ORDER) - 1:
                 p.hideAxis("bottom")
             else:
-                p.setLabel("bottom", "session time", units="s")
+                p.setLabel("bottom", "session time (s)")
             p.vb.disableAutoRange()
             p.setYRange(-1.5, 3.0, padding=0)
             if first is None:
@@ -65,16 +71,13 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 p.setXLink(first)
             self.plots[role] = p
             self.curves[role] = p.plot(pen=pg.mkPen(colour, width=1), connect="finite", skipFiniteCheck=False)
-            import os
-            if os.environ.get("SS_DS"):
-                self.curves[role].setDownsampling(auto=True, method="peak")
-                self.curves[role].setClipToView(True)
-            for kind in (EventKind.CONTACT, EventKind.PUSH, EventKind.SWING) if role.is_shin else (EventKind.ARM_FWD, EventKind.ARM_BACK):
-                filled = kind in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
-                self.markers[(role, kind)] = p.plot(
-                    pen=None, symbol=theme.EVENT_SYMBOL[kind], symbolSize=11,
-                    symbolPen=pg.mkPen(theme.FG, width=1),
-                    symbolBrush=pg.mkBrush(colour if filled else theme.BG))
+            # one scatter per plot for all its event kinds: each item costs a bounding-rect pass per frame
+            self.markers[role] = pg.ScatterPlotItem(size=11, pen=pg.mkPen(theme.FG, width=1), pxMode=True)
+            p.addItem(self.markers[role])
+            kinds = (EventKind.CONTACT, EventKind.PUSH, EventKind.SWING) if role.is_shin else (EventKind.ARM_FWD, EventKind.ARM_BACK)
+            self._marker_style[role] = {
+                k: (theme.EVENT_SYMBOL[k], pg.mkBrush(colour if k in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
+                                                      else theme.BG)) for k in kinds}
         self.first = first
 
     def new_data(self, snap: DashSnapshot) -> None:
@@ -82,24 +85,28 @@ class TracePanel(pg.GraphicsLayoutWidget):
         if snap.seq == self._seq:
             return
         self._seq = snap.seq
-        by_key: dict[tuple[Role, EventKind], list[float]] = {}
+        by_role: dict[Role, list] = {}
         for e in snap.events:
-            by_key.setdefault((e.role, e.kind), []).append(e.time_s)
+            by_role.setdefault(e.role, []).append(e)
         rescale = snap.now_s - self._yr_at > 2.0
         if rescale:
             self._yr_at = snap.now_s
         for role, curve in self.curves.items():
             t, y = snap.traces.get(role, (np.empty(0), np.empty(0)))
             curve.setData(t, y)
-            for (r, kind), item in self.markers.items():
-                if r is not role:
-                    continue
-                times = np.asarray(by_key.get((role, kind), ()), dtype=float)
-                if len(times) and len(t) > 1:
-                    ok = ~np.isnan(y)
-                    item.setData(times, np.interp(times, t[ok], y[ok]) if ok.sum() > 1 else np.zeros(len(times)))
-                else:
-                    item.setData([], [])
+            style = self._marker_style[role]
+            evs = [e for e in by_role.get(role, ()) if e.kind in style]
+            key = (len(evs), evs[0].time_s if evs else None, evs[-1].time_s if evs else None)
+            if key == self._marker_key.get(role):
+                pass  # the same events: their markers stay
+            elif evs and np.count_nonzero(ok := ~np.isnan(y)) > 1:
+                self._marker_key[role] = key
+                times = np.array([e.time_s for e in evs])
+                self.markers[role].setData(x=times, y=np.interp(times, t[ok], y[ok]),
+                                           symbol=[style[e.kind][0] for e in evs], brush=[style[e.kind][1] for e in evs])
+            else:
+                self._marker_key[role] = key
+                self.markers[role].setData(x=[], y=[])
             if rescale and len(y) > 10:
                 fin = y[np.isfinite(y)]
                 if len(fin) > 10:
@@ -114,6 +121,8 @@ class TracePanel(pg.GraphicsLayoutWidget):
     def scroll_to(self, t_now_s: float) -> None:
         """One frame: show the last TRACE_VIEW_S seconds up to ``t_now_s``."""
         self.first.setXRange(t_now_s - TRACE_VIEW_S, t_now_s, padding=0)
+        for p in self.plots.values():  # apply the new view transform now: done lazily inside paint, it
+            p.vb.prepareForPaint()       # schedules a second full repaint of every frame
         self.frames += 1
 
 

@@ -14,8 +14,11 @@ up with what the host measures.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +33,73 @@ from ..model import Role, RoleSamples
 from .bumble_backend import VirtualPeripheral, VirtualRadio
 
 log = logging.getLogger(__name__)
+
+#: the sensor's radio loop runs this long before each connection event: it gathers the samples taken up
+#: to the event and the commands received since the last one, so its own wake-up latency (asyncio timers
+#: round up to 1 ms, and the loop may be busy) never delays the event
+EVENT_LEAD_S = 0.002
+
+
+class _RadioTimer:
+    """Wakes coroutines at precise instants of the session clock, for the radio's timing.
+
+    A radio sends at its connection events to the microsecond. asyncio's timers cannot: the selector
+    rounds its timeout *up* to whole milliseconds, so every ``asyncio.sleep`` wakes 0–1 ms late (plus
+    whatever the loop is busy with). Chained twice (the event, then the host's delay) that adds a
+    uniform 0–2 ms to every delivery — a host latency no real stack has, and worst of all at its
+    *bottom*, where a lower-envelope clock estimator reads its floor. One daemon thread sleeps on a
+    condition variable (µs resolution) and hands each due wake-up to its loop with
+    ``call_soon_threadsafe``, which wakes the selector at once. What remains is what a real host has
+    too: a busy event loop runs the callback only when it is free.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def sleep(self, delay_s: float) -> asyncio.Future:
+        """A future that completes ``delay_s`` from now (at once if not positive)."""
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        if delay_s <= 0:
+            fut.set_result(None)
+            return fut
+        with self._cv:
+            self._seq += 1
+            heapq.heappush(self._heap, (time.monotonic() + delay_s, self._seq, loop, fut))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="virtual-radio-timer", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+        return fut
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                if not self._heap:
+                    if not self._cv.wait(2.0) and not self._heap:  # idle: let the thread go
+                        self._thread = None
+                        return
+                    continue
+                due = self._heap[0][0] - time.monotonic()
+                if due > 0:
+                    self._cv.wait(due)
+                    continue
+                _, _, loop, fut = heapq.heappop(self._heap)
+                try:
+                    loop.call_soon_threadsafe(_wake, fut)
+                except RuntimeError:  # that loop is closed
+                    pass
+
+
+def _wake(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+_TIMER = _RadioTimer()
 
 ROLE_CODE = {Role.LEFT_SHIN: 1, Role.RIGHT_SHIN: 2, Role.LEFT_WRIST: 3, Role.RIGHT_WRIST: 4}
 
@@ -194,13 +264,13 @@ class VirtualSensor:
         self.stalled = True
 
     # ------------------------------------------------------------------ the radio
-    def _sample(self) -> None:
-        """Push every sample taken up to now into the packetizer (raw int16, already in the body frame)."""
+    def _sample(self, until: float) -> None:
+        """Push every sample taken up to session time ``until`` (the connection event) into the packetizer
+        (raw int16, already in the body frame)."""
         pk = self._packetizer
         if pk is None or not self.config.streaming:
             return
-        now = self.clock()
-        j = int(np.searchsorted(self.samples.time_s, now, side="right"))
+        j = int(np.searchsorted(self.samples.time_s, until, side="right"))
         if j <= self._next_index:
             return
         fs = self.config.acc_range_g
@@ -211,29 +281,29 @@ class VirtualSensor:
         pk.flush_if_older(int(self.sensor_us[j - 1]), int(self.link.max_latency_s * 1e6))
 
     async def _radio_loop(self) -> None:
-        """Connection events every ``interval_s`` with a random phase; each delivers what is queued."""
+        """Connection events every ``interval_s`` with a random phase; each delivers what is queued.
+
+        The loop runs ``EVENT_LEAD_S`` ahead of each event: it packs the samples taken up to the event
+        and schedules the delivery at the event's own instant plus the host's delay, so the packet
+        timing is the radio's, not this task's wake-up time."""
         interval = self.link.interval_s
         next_event = self.clock() + self.rng.uniform(0, interval)
         while True:
             # connection events sit on a fixed grid (the controller's anchor points), not "sleep after work"
             next_event += interval
-            await asyncio.sleep(max(0.0, next_event - self.clock()))
+            await asyncio.sleep(max(0.0, next_event - EVENT_LEAD_S - self.clock()))
             p = self.peripheral
             if p is None or not p.is_connected:
                 self._outbox.clear()  # nobody to send to: what was queued is gone (no backfill)
                 self._commands.clear()
                 continue
-            self._sample()
+            self._sample(next_event)
             if self._outbox:
                 batch, self._outbox = self._outbox, []
-                if self.link.jitter_s:
-                    # the host stack delays deliveries but never reorders them
-                    now = self.clock()
-                    at = max(now + self._jitter(), self._last_delivery_s)
-                    self._last_delivery_s = at
-                    asyncio.create_task(self._deliver(batch, at - now))
-                else:
-                    await self._deliver(batch, 0.0)
+                # the host stack delays deliveries but never reorders them
+                at = max(next_event + (self._jitter() if self.link.jitter_s else 0.0), self._last_delivery_s)
+                self._last_delivery_s = at
+                asyncio.create_task(self._deliver(batch, at))
             if self._commands:  # received at this event; answered at the next
                 cmds, self._commands = self._commands, []
                 # the firmware stamps TIME_SYNC in the radio's event interrupt: the event's own time,
@@ -250,9 +320,9 @@ class VirtualSensor:
             return self.rng.uniform(0, lk.jitter_s)
         return min(lk.jitter_s, self.rng.expovariate(1.0 / lk.jitter_mean_s))
 
-    async def _deliver(self, batch: list, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
+    async def _deliver(self, batch: list, at: float) -> None:
+        """Deliver ``batch`` at session time ``at`` (its event plus the host's delay)."""
+        await _TIMER.sleep(at - self.clock())
         async with self._deliver_lock:  # FIFO: deliveries keep their order
             await self._deliver_now(batch)
 
