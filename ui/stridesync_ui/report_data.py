@@ -181,8 +181,9 @@ def report_data_from_session(session, source: str = "live") -> ReportData:
     Reads the metadata (athlete, date, notes), the duration, the cached events, steps and summary of
     ``source`` ("live" as computed while recording, or a recompute), the stored detector settings, laps
     (``Mark`` with ``kind == "lap"``) and per sensor its serial, role, mounting, firmware, rate and range.
-    The clock residual is the last clock-sync estimate's ``residual_ms`` when the store has one; packet
-    loss is "not recorded" until the store exposes it (``loss_pct`` on the sensor is used if present).
+    Packet loss and the clock residual come from the sensor health the recorder stores at the end of a
+    live session (``meta["health"]``); without it (a crashed recording), the residual falls back to the
+    last clock-sync estimate's ``residual_s`` and the loss reads "not recorded".
 
     Raises
     ------
@@ -196,14 +197,17 @@ def report_data_from_session(session, source: str = "live") -> ReportData:
         raise InputFormatError(f"{getattr(session, 'path', 'session')}: no analysed results ({source}) in this session")
     residual: dict[str, float] = {}
     for _, serial, model in getattr(session, "clock_estimates", lambda: [])():
-        v = (model or {}).get("residual_ms")
-        if v is not None:
-            residual[serial] = float(v)
+        v = (model or {}).get("residual_s")
+        if v is not None and v == v:
+            residual[serial] = 1000.0 * float(v)
+    health = {h.get("key"): h for h in (session.meta.get("health") or []) if isinstance(h, dict)}
     sensors = []
     for s in session.sensors:
+        h = health.get(s.serial, {})
         sensors.append({"role": s.role.value if s.role else None, "serial": s.serial, "firmware": s.firmware,
                         "rate_hz": s.rate_hz, "range_g": getattr(s, "acc_range_g", None),
-                        "loss_pct": getattr(s, "loss_pct", None), "clock_residual_ms": residual.get(s.serial),
+                        "loss_pct": h.get("loss_pct"),
+                        "clock_residual_ms": h.get("clock_residual_ms", residual.get(s.serial)),
                         "mounting": list(s.mounting) if getattr(s, "mounting", None) else None})
     cfg = session.detector_config
     laps = [(m.t_s, m.label or f"Lap {i + 1}") for i, m in enumerate(session.laps())]
