@@ -96,7 +96,7 @@ class LiveAnalyzer:
         self.sensors = {k: _Sensor(k, Role(r), ClockSync()) for k, (r, _) in sensors.items()}
         self.core = RealtimeCore({Role(r): fs for r, fs in sensors.values()}, config=self.config)
         self.now_s = 0.0
-        self.block_latency_s: list[float] = []  # sample instant → pushed into the core, per packet
+        self._streams = self.core.streams  # the core's per-role streams (kept if the core is wrapped)
         self.state_log: list[tuple[float, str, str]] = []  # (session time, key, new state)
         self.arrival_log: dict[str, list[float]] = {k: [] for k in sensors}  # every data packet's arrival
         #: per packet pushed: (sensor time of its last sample µs, its session time s, arrival s)
@@ -138,8 +138,7 @@ class LiveAnalyzer:
         self.arrival_log[key].append(arrival_s)
         if s.state != "streaming":
             s.state = "streaming"
-        t_us = pkt.sample_times_us()
-        s.clock.add_packet(int(t_us[-1]), arrival_s)
+        s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, arrival_s)
         s.held.append(pkt)
         if len(s.held) > MAX_HELD:
             s.held.pop(0)
@@ -199,20 +198,23 @@ class LiveAnalyzer:
     # ------------------------------------------------------------------ internals
     def _flush(self, s: _Sensor, arrival_s: float) -> tuple[list[Event], list[Step]]:
         model = s.clock.model
+        # samples at or before this time are already in the core, or fall in a declared gap
+        floor = max(s.last_sample_s, self._streams[s.role].quiet_until - 1e-12)
         blocks = []
         for pkt in s.held:
             t_us = pkt.sample_times_us()
             times = model.to_session(t_us)
-            self.mapping_log[s.key].append((int(t_us[-1]), float(times[-1]), arrival_s))
-            keep = times > max(s.last_sample_s, self.core.streams[s.role].quiet_until - 1e-12)
-            if not keep.any():
+            last = float(times[-1])
+            self.mapping_log[s.key].append((int(t_us[-1]), last, arrival_s))
+            if last <= floor:
                 continue
-            times = times[keep]
-            acc = pkt.acc_g()[keep]
+            acc = pkt.acc_g()
+            if times[0] <= floor:  # overlaps what the core has: keep the new part only
+                keep = times > floor
+                times, acc = times[keep], acc[keep]
             blocks.append((s.role, times, acc))
-            s.last_sample_s = float(times[-1])
-            s.latencies.append(arrival_s - float(times[-1]))
-            self.block_latency_s.append(arrival_s - float(times[-1]))
+            floor = s.last_sample_s = last
+            s.latencies.append(arrival_s - last)
         s.held.clear()
         if not blocks:
             return [], []

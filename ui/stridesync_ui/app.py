@@ -25,8 +25,7 @@ from .worker import LiveWorker, ReplayWorker, error_words, live_supports_recordi
 
 log = logging.getLogger(__name__)
 
-import os
-FRAME_MS = int(os.environ.get("SS_FRAME_MS", "16"))            # the render timer: up to ~60 frames per second
+FRAME_MS = 16            # the render timer: up to ~60 frames per second
 FRAME_HISTORY = 20000    # frame instants kept for the fps and max-frame figures
 
 
@@ -185,6 +184,8 @@ class DashboardWindow(QMainWindow):
                            config=DetectorConfig(target_model=self.controls.target.currentText()), **self.live_kwargs)
         if self.controls.record.isChecked() and live_supports_recording():
             opts.record_to = self._recording_path()  # type: ignore[attr-defined]
+            opts.athlete = self.controls.athlete.text().strip()  # type: ignore[attr-defined]
+            self.statusBar().showMessage(f"recording to {opts.record_to}", 15000)
         self._attach(LiveWorker(opts).start())
         self.controls.set_running(True)
         self._save()
@@ -194,7 +195,9 @@ class DashboardWindow(QMainWindow):
         folder = Path(str(self.settings.value("session_dir", "") or Path.home() / "StrideSync"))
         folder.mkdir(parents=True, exist_ok=True)
         who = "".join(c if c.isalnum() else "_" for c in self.controls.athlete.text().strip()) or "session"
-        return folder / f"{who}_{time.strftime('%Y%m%d_%H%M%S')}.stridesync"
+        from stridesync.session.store import SESSION_SUFFIX
+
+        return folder / f"{who}_{time.strftime('%Y%m%d_%H%M%S')}{SESSION_SUFFIX}"
 
     def stop_source(self) -> None:
         src = self.source
@@ -260,11 +263,19 @@ class DashboardWindow(QMainWindow):
         self.laps.append(snap.now_s)
         self.sync.laps = tuple(self.laps)
         split = f" ({self.laps[-1] - self.laps[-2]:.1f} s)" if len(self.laps) > 1 else ""
-        self.statusBar().showMessage(f"lap {len(self.laps)} at {snap.now_s:.1f} s{split}", 10000)
+        stored = isinstance(self.source, LiveWorker) and self.source.mark_lap(snap.now_s, f"lap {len(self.laps)}")
+        self.statusBar().showMessage(f"lap {len(self.laps)} at {snap.now_s:.1f} s{split}"
+                                     + (" · stored in the session file" if stored else ""), 10000)
 
     def _record_toggled(self, on: bool) -> None:
-        if on and isinstance(self.source, LiveWorker) and self.source.running:
-            self.statusBar().showMessage("recording starts with the next live session (F5 twice restarts it)", 8000)
+        """Record on while live: the session restarts into a new session file. Record off: the session
+        stops and its file is closed cleanly. While idle, the next start records."""
+        live = isinstance(self.source, LiveWorker) and self.source.running
+        recording = live and getattr(self.source.options, "record_to", None) is not None
+        if on and live and not recording:
+            self.start_live()
+        elif not on and recording:
+            self.stop_source()
 
     # ------------------------------------------------------------------ snapshots and frames
     def _on_snapshot(self, snap: DashSnapshot) -> None:

@@ -6,6 +6,8 @@ frame costs almost nothing.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QSlider, QVBoxLayout, QWidget)
@@ -44,6 +46,7 @@ LEVEL_COLOUR = {"ok": theme.OK, "warn": theme.WARN, "bad": theme.BAD, "idle": th
 class SensorPanel(QFrame):
     """Per sensor: state in words, battery, rate, loss, clock residual, reconnects."""
 
+    NUMBERS_EVERY_S = 0.5  # rate, loss, clock: readable, not flickering
     COLUMNS = ("sensor", "state", "battery", "rate", "loss", "clock ±", "reconn.")
 
     def __init__(self, parent=None):
@@ -71,8 +74,17 @@ class SensorPanel(QFrame):
             self.cells[role] = cells
         g.setColumnStretch(1, 1)
         self._levels: dict[Role, str] = {}
+        self._seq = -1
+        self._numbers_at = -1e9
 
     def render(self, snap: DashSnapshot) -> None:
+        if snap.seq == self._seq:
+            return
+        self._seq = snap.seq
+        now = time.monotonic()
+        numbers = now - self._numbers_at >= self.NUMBERS_EVERY_S or snap.state != "running"
+        if numbers:
+            self._numbers_at = now
         rows = {r.role: r for r in snap.sensors}
         for role, cells in self.cells.items():
             row = rows.get(role)
@@ -82,15 +94,17 @@ class SensorPanel(QFrame):
                 if snap.mode == "replay":
                     set_text(cells["state"], "recorded")
                 continue
-            set_text(cells["state"], row.words)
+            set_text(cells["state"], row.words)  # at once: a drop must show in the next frame
+            if self._levels.get(role) != row.level:
+                self._levels[role] = row.level
+                cells["state"].setStyleSheet(f"font-weight: 800; color: {LEVEL_COLOUR[row.level]};")
+            if not numbers:
+                continue
             set_text(cells["battery"], fmt(row.battery_pct, "d", " %"))
             set_text(cells["rate"], fmt(row.rate_hz, ".0f", " Hz"))
             set_text(cells["loss"], fmt(row.loss_pct, ".1f", " %"))
             set_text(cells["clock ±"], fmt(row.clock_residual_ms, ".1f", " ms"))
             set_text(cells["reconn."], str(row.reconnects))
-            if self._levels.get(role) != row.level:
-                self._levels[role] = row.level
-                cells["state"].setStyleSheet(f"font-weight: 800; color: {LEVEL_COLOUR[row.level]};")
 
 
 class SyncPanel(QWidget):

@@ -105,6 +105,15 @@ class LiveWorker:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def mark_lap(self, t_s: float, label: str = "") -> bool:
+        """Store a lap mark in the session file being recorded (thread-safe). False when not recording."""
+        a, loop = self.analyzer, self._loop
+        sink = getattr(a, "sink", None) if a is not None else None
+        if sink is None or loop is None or loop.is_closed():
+            return False
+        loop.call_soon_threadsafe(sink.lap, t_s, label)
+        return True
+
     # ------------------------------------------------------------------ worker thread
     def _main(self) -> None:
         try:
@@ -143,6 +152,8 @@ class LiveWorker:
         if self._stop_requested.is_set():
             self._stop.set()
         self.options.on_update = self._on_update
+        if hasattr(self.options, "on_record_error") and self.options.on_record_error is None:
+            self.options.on_record_error = lambda text: self.bridge.sigError.emit(f"recording stopped: {text}")
         user_on_fleet = self.options.on_fleet
 
         def on_fleet(fleet) -> None:
@@ -177,35 +188,26 @@ class LiveWorker:
 def load_replay(path: str | Path):
     """A session for replay: ``(recording, detector config or None, athlete or None)``.
 
-    A wide samples CSV (MEASUREMENT.md §4) works today. Session files plug in here: when
-    ``stridesync.session`` offers a loader (``load_session`` / ``read_session``), its recording and
-    stored detector settings are used instead.
+    A session file (``.stridesync``, :mod:`stridesync.session`) gives its samples as the core received
+    them, its stored detector settings and its athlete; a wide samples CSV (MEASUREMENT.md §4) gives its
+    samples only.
     """
     path = Path(path)
     if not path.exists():
         raise StrideSyncError(f"cannot open {path}: no such file")
-    if path.is_dir() or not path.name.lower().endswith((".csv", ".csv.gz")):
-        try:
-            from stridesync import session as _session
-        except ImportError:  # pragma: no cover - the package exists, possibly empty
-            _session = None
-        loader = None
-        for name in ("load_session", "read_session", "open_session"):
-            loader = getattr(_session, name, None) if _session is not None else None
-            if loader is not None:
-                break
-        if loader is None:
-            raise StrideSyncError(f"cannot open {path.name}: this build replays wide samples CSV files (.csv, .csv.gz); "
-                                  "session files need stridesync.session's loader")
-        sess = loader(path)
-        rec = getattr(sess, "recording", None)
-        if rec is None:
-            raise StrideSyncError(f"cannot replay {path.name}: the session holds no samples")
-        cfg = getattr(sess, "config", None) or getattr(sess, "detector_config", None)
-        return rec, cfg, getattr(sess, "athlete", None)
-    from stridesync.io import read_wide_csv
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        from stridesync.io import read_wide_csv
 
-    return read_wide_csv(path), None, None
+        return read_wide_csv(path), None, None
+    try:
+        from stridesync.session.replay import session_recording
+        from stridesync.session.store import Session
+    except ImportError:  # pragma: no cover - a build without sessions
+        raise StrideSyncError(f"cannot open {path.name}: this build replays wide samples CSV files only") from None
+    with Session.open(path) as session:
+        recording = session_recording(session)
+        return recording, session.detector_config, session.athlete or None
 
 
 class ReplayWorker:
