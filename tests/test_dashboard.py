@@ -64,7 +64,9 @@ def expected(core) -> dict[str, str]:
     return out
 
 
-def test_live_virtual_session_traces_drop_recovery_and_numbers(qtbot, settings):
+def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, settings, tmp_path):
+    from stridesync_ui.worker import live_supports_recording
+
     drop_at, drop_s = 13.0, 3.0
     links = {r: LinkModel(interval_s=0.02, seed=k) for k, r in enumerate(Role)}
     links[Role.RIGHT_SHIN] = LinkModel(interval_s=0.02, drops=((drop_at, drop_s),), seed=9)
@@ -72,8 +74,14 @@ def test_live_virtual_session_traces_drop_recovery_and_numbers(qtbot, settings):
     w = DashboardWindow(virtual=True, seconds=40.0, settings=settings, live_kwargs={"links": links, "sim_params": params})
     qtbot.addWidget(w)
     w.show()
+    record = live_supports_recording()
+    if record:
+        settings.setValue("session_dir", str(tmp_path / "sessions"))
+        w.controls.athlete.setText("Ana Silva")
+        w.controls.record.setChecked(True)  # armed: the next start records
     w.start_live()
     assert "LIVE" in w.windowTitle()
+    assert ("RECORDING" in w.windowTitle()) == record
 
     # within seconds of the sensors streaming: traces move and steps appear
     qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 3, timeout=25000)
@@ -109,6 +117,15 @@ def test_live_virtual_session_traces_drop_recovery_and_numbers(qtbot, settings):
     assert shown(w) == expected(core)
     assert w.snap.n_steps == len(core.steps_)
     assert "stopped" in w.windowTitle()
+    if record:  # record and stop give a valid, complete session file with the athlete and every step
+        from stridesync.session.store import Session
+
+        files = list((tmp_path / "sessions").iterdir())
+        assert len(files) == 1 and files[0].name.startswith("Ana_Silva_")
+        with Session.open(files[0]) as sess:
+            assert sess.complete and sess.athlete == "Ana Silva"
+            assert sess.duration_s > 5
+            assert len(sess.steps()) == len(core.steps_)
     stats = w.frame_stats()
     assert stats["fps"] > 20 and stats["frames"] > 200, stats
 

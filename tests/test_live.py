@@ -133,8 +133,9 @@ def test_clock_sync_target_under_the_link_model():
     offset = dict(zip(Role, (12.3, 407.9, 3.1, 77.0)))
     links = {r: LinkModel(interval_s=iv, jitter_s=0.02, loss=0.02, seed=k)
              for k, (r, iv) in enumerate(zip(Role, (0.05, 0.0075, 0.03, 0.015)))}
-    res = run(LiveOptions(seconds=30.0, links=links, sim_params=SimParams(
-        duration_s=55.0, standing_start_s=1.0, clock_drift_ppm=drift, clock_offset_s=offset)))
+    # 45 s: past the end of the client's 30 s TIME_SYNC burst, into its steady rate
+    res = run(LiveOptions(seconds=45.0, links=links, sim_params=SimParams(
+        duration_s=70.0, standing_start_s=1.0, clock_drift_ppm=drift, clock_offset_s=offset)))
     err = clock_alignment_errors_ms(res.sim, res.analyzer)
     naive = clock_alignment_errors_ms(res.sim, res.analyzer, naive=True)
     assert len(err) > 100

@@ -250,7 +250,7 @@ class PhaseWheel(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         w, h = self.width(), self.height()
         p.fillRect(0, 0, w, h, QColor(theme.BG))
-        r = min(w, h) / 2 - 20
+        r = min(w, h) / 2 - 30
         c = QPointF(w / 2, h / 2)
         p.setPen(QPen(QColor(theme.FG), 1))
         p.drawEllipse(c, r, r)

@@ -228,7 +228,7 @@ class SnapshotBuilder:
         self.seq += 1
         newest = max((r.t[r.n - 1] for r in self.rings.values() if r.n and not np.isnan(r.t[r.n - 1])), default=now_s)
         view_end = max(now_s, newest)
-        traces = {role: ring.recent(view_end - TRACE_KEEP_S) for role, ring in self.rings.items()}
+        traces = {role: ring.recent(view_end - TRACE_VIEW_S - 0.5) for role, ring in self.rings.items()}
         events = []
         for e in reversed(core.events_):  # events arrive roughly in time order; stop once well past the window
             if e.time_s >= view_end - EVENTS_KEEP_S:

@@ -154,12 +154,12 @@ class SyncPanel(QWidget):
             n.setStyleSheet("font-weight: 700;")
             val = label("—", None, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             val.setStyleSheet(f"font-size: {theme.MID_PT - 2}pt; font-weight: 800;")
-            val.setMinimumWidth(150)
+            val.setMinimumWidth(130)
             lg.addWidget(n, i, 0)
             lg.addWidget(val, i, 1)
             self.lag_names[name], self.lag_values[name] = n, val
         self.bars = LagBars()
-        self.bars.setMinimumWidth(210)
+        self.bars.setMinimumWidth(180)
         lg.addWidget(self.bars, 1, 2, 3, 1)
         lg.setColumnStretch(0, 0)
         lg.setColumnStretch(1, 0)
@@ -225,7 +225,7 @@ class SyncPanel(QWidget):
             limb = lag_limb(name, step)
             set_text(self.lag_names[name], f"{SHORT_LAG[name]} ({ROLE_WORDS[limb].split()[0][0].upper()})")
         stance = f" · {step.stance_side.value} stance" if step else ""
-        set_text(self.step_caption, f"LAST STEP vs push{stance} · target {snap.target_model} ± 5 % of stride")
+        set_text(self.step_caption, f"LAST STEP{stance} · target {snap.target_model} ±5 %")
         set_text(self.tiles["cadence"], fmt(r.get("cadence_spm")))
         st, ct = r.get("stride_time_s"), r.get("contact_time_s")
         set_text(self.tiles["stride"], fmt(None if st is None else st * 1000.0))
