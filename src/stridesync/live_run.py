@@ -38,6 +38,8 @@ class LiveOptions:
     tick_s: float = 0.2
     on_update: Callable[[list[Event], list[Step], "LiveAnalyzer"], None] | None = None
     on_fleet: Callable[[object], None] | None = None  # virtual mode: called with the VirtualFleet once it is up
+    on_start: Callable[["LiveAnalyzer"], None] | None = None  # called with the analyzer before any sensor connects
+    link_settings: object | None = None  # stridesync.sources.ble.LinkSettings
     stop: asyncio.Event | None = None
     sample_rate_hz: float = 200.0
     #: record the session to this new file (see :mod:`stridesync.session`); None records nothing
@@ -105,13 +107,15 @@ async def run_live(opts: LiveOptions) -> LiveResult:
         analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder)
         if recorder is not None:
             recorder.bind(analyzer)
+        if opts.on_start is not None:
+            opts.on_start(analyzer)
 
         def on_state(serial, state, battery):
             analyzer.set_state(serial, state, battery_pct=battery)
 
         stop = opts.stop or asyncio.Event()
         acq = Acquisition(roster, backend=backend, scanner_backend=scanner_backend, clock=clock, on_state=on_state,
-                          on_time_sync=analyzer.on_time_sync)
+                          on_time_sync=analyzer.on_time_sync, settings=opts.link_settings)
         async with acq:
             deadline = clock() + opts.seconds
             next_tick = clock()

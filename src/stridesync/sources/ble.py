@@ -93,12 +93,30 @@ def parse_advert(device: BLEDevice, adv: AdvertisementData) -> FoundSensor:
     return FoundSensor(adv.local_name or device.name or "", device.address, adv.rssi, serial, role, battery, device)
 
 
-async def scan(timeout_s: float = 5.0, *, backend: type | None = None) -> list[FoundSensor]:
-    """StrideSync sensors in range (filtered by the IMU service UUID), strongest first."""
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, service_uuids=[P.IMU_SERVICE_UUID],
-                                        **({"backend": backend} if backend else {}))
-    out = [parse_advert(d, a) for d, a in found.values()]
-    return sorted(out, key=lambda f: -(f.rssi if f.rssi is not None else -999))
+async def scan(timeout_s: float = 5.0, *, backend: type | None = None,
+               wanted: set[str] | None = None) -> list[FoundSensor]:
+    """StrideSync sensors in range (filtered by the IMU service UUID), strongest first.
+
+    With ``wanted`` (serial numbers), the scan ends as soon as all of them have been seen.
+    """
+    seen: dict[str, FoundSensor] = {}
+    done = asyncio.Event()
+
+    def on_adv(device: BLEDevice, adv: AdvertisementData) -> None:
+        f = parse_advert(device, adv)
+        if f.serial is None and P.IMU_SERVICE_UUID not in (adv.service_uuids or []):
+            return
+        seen[f.address] = f
+        if wanted and wanted <= {x.serial for x in seen.values()}:
+            done.set()
+
+    kw = {"backend": backend} if backend else {}
+    async with BleakScanner(on_adv, service_uuids=[P.IMU_SERVICE_UUID], **kw):
+        try:
+            await asyncio.wait_for(done.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            pass
+    return sorted(seen.values(), key=lambda f: -(f.rssi if f.rssi is not None else -999))
 
 
 class SensorLink:
@@ -378,7 +396,8 @@ class Acquisition:
 
     async def start(self) -> None:
         """Scan once, then bring the links up one at a time (parallel connects race on many stacks)."""
-        found = {f.serial: f for f in await scan(self.settings.scan_timeout_s, backend=self.scanner_backend)}
+        wanted = {e.serial for e in self.roster.sensors}
+        found = {f.serial: f for f in await scan(self.settings.scan_timeout_s, backend=self.scanner_backend, wanted=wanted)}
         self.unknown_devices = {f"{f.name} {f.address}" for s, f in found.items() if self.roster.by_serial(s or "") is None}
         for entry in self.roster.sensors:
             link = SensorLink(entry.serial, entry.role, entry.mounting,
