@@ -211,7 +211,9 @@ class RoleStream:
                 # the rows are windows of yf at hop-spaced ends: a strided view, no gather
                 first = batch[0] - width - ch.yf.base
                 span = ch.yf.a[first:first + width + self.hop * (len(batch) - 1)]
-                rows = np.lib.stride_tricks.sliding_window_view(span, width)[::self.hop][:, ::-1]
+                step = span.strides[0]
+                rows = np.lib.stride_tricks.as_strided(span, shape=(len(batch), width), strides=(self.hop * step, step),
+                                                       writeable=False)[:, ::-1]
                 zb, _ = dsp.sosfilt_rows(ch.sos, rows, ch.zi[None] * rows[:, :1, None])
                 out = zb[:, ch.settle:][:, ::-1]
                 # consecutive hops finalise adjacent stretches: write them in one go when they are
