@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 GAP_AFTER_S = 1.0
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
+#: entries kept in each diagnostic log (about 1.5 hours of packets of one sensor)
+DIAG_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,14 @@ class LiveAnalyzer:
         self.core = RealtimeCore({Role(r): fs for r, fs in sensors.values()}, config=self.config)
         self.now_s = 0.0
         self._streams = self.core.streams  # the core's per-role streams (kept if the core is wrapped)
+        # diagnostics for tests, benchmarks and health views; bounded, so a long session cannot grow them
+        # without limit (the session file is the complete record)
         self.state_log: list[tuple[float, str, str]] = []  # (session time, key, new state)
-        self.arrival_log: dict[str, list[float]] = {k: [] for k in sensors}  # every data packet's arrival
+        self.arrival_log: dict[str, deque] = {k: deque(maxlen=DIAG_MAX) for k in sensors}  # data packets' arrivals
         #: per packet pushed: (sensor time of its last sample µs, its session time s, arrival s)
-        self.mapping_log: dict[str, list[tuple[int, float, float]]] = {k: [] for k in sensors}
+        self.mapping_log: dict[str, deque] = {k: deque(maxlen=DIAG_MAX) for k in sensors}
         #: per event emitted: (event, session time it was emitted, newest sample time the core had)
-        self.emission_log: list[tuple[Event, float, float]] = []
+        self.emission_log: deque = deque(maxlen=DIAG_MAX)
 
     # ------------------------------------------------------------------ input
     def on_packet(self, arrival_s: float, key: str, data: bytes) -> tuple[list[Event], list[Step]]:
