@@ -48,9 +48,10 @@ def shown(window: DashboardWindow) -> dict[str, str]:
     return out
 
 
-def expected(core) -> dict[str, str]:
-    """The same numbers computed from the core directly, formatted as the dashboard formats them."""
-    r = core.rolling()
+def expected(core, *, ended: bool = False) -> dict[str, str]:
+    """The same numbers computed from the core directly, formatted as the dashboard formats them: the last
+    20 steps while running, the whole session (``core.summary()``, what the report shows) once ended."""
+    r = core.summary() if ended else core.rolling()
     st = core.steps_[-1]
     out = {"score": fmt(r["sync_score"]), "score_last": fmt(st.sync_score), "weak": weak_link_words(r),
            "cadence": fmt(r["cadence_spm"]), "stride": fmt(r["stride_time_s"] * 1000.0),
@@ -80,11 +81,14 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
         w.controls.athlete.setText("Ana Silva")
         w.controls.record.setChecked(True)  # armed: the next start records
     w.start_live()
+    seen = []  # (state, sensor rows) of every snapshot: the analyser is there before any sensor connects
+    w.source.bridge.sigSnapshot.connect(lambda s: seen.append((s.state, len(s.sensors))))
     assert "LIVE" in w.windowTitle()
     assert ("RECORDING" in w.windowTitle()) == record
 
     # within seconds of the sensors streaming: traces move and steps appear
     qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 3, timeout=25000)
+    assert ("connecting", 4) in seen, seen[:5]  # sensor rows while connecting (LiveOptions.on_start)
     t_first = w.traces.curves[Role.LEFT_WRIST].xData[-1]
     n_first = w.snap.n_steps
     qtbot.waitUntil(lambda: w.traces.curves[Role.LEFT_WRIST].xData[-1] > t_first + 1.0, timeout=5000)  # traces move
@@ -112,9 +116,15 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     w.stop_source()
     qtbot.waitUntil(lambda: not w.source.running and w.snap.state == "stopped", timeout=10000)
     qtbot.wait(100)  # at least one frame renders the final snapshot
-    core = w.source.analyzer.core
+    analyzer = w.source.analyzer
+    core = analyzer.core
     assert len(core.steps_) >= 10
-    assert shown(w) == expected(core)
+    assert shown(w) == expected(core, ended=True)
+    assert w.sync.score_caption.text().startswith("SYNC SCORE · whole session")
+    for key, s in analyzer.sensors.items():  # traces start with the first sample the core received
+        ring = w.source.builder.rings[s.role]
+        first_packet_end_s = analyzer.mapping_log[key][0][1]
+        assert first_packet_end_s - 0.5 <= ring.first_s <= first_packet_end_s, (key, ring.first_s, first_packet_end_s)
     assert w.snap.n_steps == len(core.steps_)
     assert "stopped" in w.windowTitle()
     if record:  # record and stop give a valid, complete session file with the athlete and every step
@@ -158,10 +168,9 @@ def test_replay_shows_the_same_numbers_as_the_offline_realtime_analysis(qtbot, s
     qtbot.wait(100)
     _, core = run_realtime(read_wide_csv(run_csv), config=w.source.config)
     assert w.snap.n_steps == len(core.steps_)
-    assert shown(w) == expected(core)
+    assert shown(w) == expected(core, ended=True)
     assert "finished" in w.windowTitle()
-    # pause and play again from the end starts over
-    w.toggle_play()
+    assert not w.replay_bar.playing  # at the end: Play starts over
     w.toggle_play()
     qtbot.waitUntil(lambda: w.snap.state == "running" and w.snap.n_steps < len(core.steps_), timeout=10000)
     w.close()
@@ -302,3 +311,131 @@ def test_cli_dashboard_bad_input_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "stridesync.cli", "dashboard", "--screenshot", str(tmp_path / "x.png")],
                        env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "--quit-after" in r.stderr
+
+
+# ---------------------------------------------------------------------------- session replay, export, scan
+SAMPLE = ROOT / "recordings" / "sample_run.stridesync"
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="recordings/sample_run.stridesync is not in this checkout")
+def test_session_replay_shows_the_reports_numbers_and_exports_from_the_ui(qtbot, settings, tmp_path):
+    """A live session's packets replayed through Replay (LiveAnalyzer: sensor health too), played to the end
+    fast: the whole-session numbers shown equal the report's (report_data_from_session and the HTML the UI
+    exports); the CSV export writes the four files."""
+    import json
+    import re
+
+    from stridesync.session.store import Session
+    from stridesync_ui.report import report_data_from_session
+    from stridesync_ui.report_text import key_numbers
+    from stridesync_ui.snapshot import fmt as dash_fmt
+    from stridesync_ui.worker import SessionReplayWorker
+
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    assert not w.act_export_report.isEnabled()
+    w.replay_bar.speed.setCurrentIndex(w.replay_bar.speed.findData(8.0))
+    assert w.open_replay(SAMPLE)
+    assert isinstance(w.source, SessionReplayWorker) and w.source.running
+    assert w.act_export_report.isEnabled() and w.act_export_csv.isEnabled()
+    # sensor health from the recorded packets, while playing
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 2, timeout=20000)
+    assert w.sensors.cells[Role.LEFT_SHIN]["state"].text() == "streaming"
+    # pause holds the position; a seek while paused moves there and stays paused
+    w.toggle_play()
+    qtbot.waitUntil(lambda: w.source.replay_paused, timeout=3000)
+    w.replay_bar.sigSeek.emit(60.0)
+    qtbot.waitUntil(lambda: w.snap.state == "paused" and 60.0 <= w.snap.position_s < 61.0, timeout=10000)
+    assert "paused" in w.windowTitle()
+    # play to the end, fast
+    w.replay_bar.speed.setCurrentIndex(w.replay_bar.speed.findData(64.0))
+    w.toggle_play()
+    qtbot.waitUntil(lambda: w.snap.state == "finished", timeout=20000)
+    qtbot.wait(100)
+
+    with Session.open(SAMPLE) as session:
+        data = report_data_from_session(session)
+        health = {h["role"]: h for h in session.meta["health"]}
+    kn = {k.key: k for k in key_numbers(data)}
+    assert w.snap.n_steps == len(data.steps)
+    # like with like: the replay's end shows the whole session, as the report does
+    assert w.sync.score_caption.text() == f"SYNC SCORE · whole session · {len(data.steps)} steps"
+    assert w.sync.score.text() == kn["sync_score"].shown
+    assert w.sync.tiles["cadence"].text() == kn["cadence_spm"].shown
+    assert w.sync.weak.text() == kn["weak_link"].shown
+    assert w.sync.tiles["contact"].text() == kn["contact_time_s"].shown
+    for role in Role:  # the health the live session recorded, recomputed by the replay
+        h = health[role.value]
+        assert w.sensors.cells[role]["loss"].text() == dash_fmt(h["loss_pct"], ".1f", " %")
+        assert w.sensors.cells[role]["clock ±"].text() == dash_fmt(h["clock_residual_ms"], ".1f", " ms")
+    assert not w.alert.isVisible()
+
+    # export from the UI: the report, on a worker thread with progress, shows the same numbers
+    report = tmp_path / "report.html"
+    assert w.export_report(report)
+    assert w.progress.isVisible() and not w.act_export_report.isEnabled()
+    qtbot.waitUntil(lambda: w.job is None, timeout=30000)
+    assert not w.errors, w.errors
+    html = report.read_text(encoding="utf-8")
+    for key, widget in (("sync_score", w.sync.score), ("cadence_spm", w.sync.tiles["cadence"]),
+                        ("weak_link", w.sync.weak)):
+        m = re.search(rf'data-key="{key}"[^>]*>([^<]*)<', html)
+        assert m and m.group(1).replace("&#x27;", "'") == widget.text(), (key, m and m.group(1))
+    assert "exported report.html" in w.statusBar().currentMessage()
+    # ... and the CSVs
+    out = tmp_path / "csv"
+    out.mkdir()
+    assert w.export_csvs(out)
+    qtbot.waitUntil(lambda: w.job is None, timeout=30000)
+    assert not w.errors, w.errors
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["sample_run_events.csv", "sample_run_samples.csv", "sample_run_steps.csv", "sample_run_summary.json"]
+    assert len((out / "sample_run_steps.csv").read_text().splitlines()) == len(data.steps) + 1
+    assert json.loads((out / "sample_run_summary.json").read_text())["sync_score"] == pytest.approx(data.summary["sync_score"])
+    # an export that cannot be written: one readable message
+    assert w.export_csvs(tmp_path / "no" / "such" / "folder")
+    qtbot.waitUntil(lambda: w.job is None, timeout=30000)
+    assert w.errors and w.errors[-1].startswith("export failed: ") and "Traceback" not in w.errors[-1]
+    assert "folder" in w.errors[-1]
+    w.close()
+
+
+def test_scan_and_assign_roles_in_virtual_mode(qtbot, settings):
+    from stridesync_ui.roster_dialog import NOT_USED
+
+    w = DashboardWindow(virtual=True, seconds=20.0, settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    dlg = w.scan_sensors()
+    qtbot.waitUntil(lambda: w.job is None and dlg.table.rowCount() > 0, timeout=20000)
+    assert dlg.table.rowCount() == 4
+    serials = [dlg.table.item(i, 1).text() for i in range(4)]
+    assert all(s.startswith("SS") for s in serials)
+    assert dlg.table.item(0, 3).text().endswith("%")  # battery from the advert
+    roles = {dlg.role_combo(i).currentData() for i in range(4)}
+    assert roles == {r.value for r in Role}  # every sensor offered a limb
+    # two sensors on one limb: said in words, the dialog stays open
+    dlg.role_combo(1).setCurrentIndex(dlg.role_combo(1).findData(dlg.role_combo(0).currentData()))
+    assert not dlg.accept_roster()
+    assert "repeats a role" in dlg.error.text() and w.roster is None
+    # the right wrist's sensor not worn today, one sensor mounted upside down
+    for i in range(4):
+        dlg.role_combo(i).setCurrentIndex(dlg.role_combo(i).findData(Role(ROLE_VALUES[i]).value))
+    dlg.role_combo(3).setCurrentIndex(dlg.role_combo(3).findText(NOT_USED))
+    dlg.mounting_edit(0).setText("-x +y -z")
+    assert dlg.accept_roster(), dlg.error.text()
+    assert w.roster is not None and len(w.roster.sensors) == 3
+    assert w.roster.by_serial(serials[0]).mounting.describe() == ["-x", "+y", "-z"]
+    # remembered, and used by the next start
+    w2 = DashboardWindow(virtual=True, seconds=20.0, settings=settings)
+    qtbot.addWidget(w2)
+    assert w2.roster == w.roster
+    w.start_live()
+    assert w.source.options.roster is w.roster
+    assert not w.sensors.scan.isEnabled()
+    w.stop_source()
+    qtbot.waitUntil(lambda: w.sensors.scan.isEnabled(), timeout=15000)  # once the session has finished
+
+
+ROLE_VALUES = [r.value for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST)]

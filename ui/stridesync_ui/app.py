@@ -1,27 +1,34 @@
 """The dashboard window: live view and replay view over the same panels.
 
-The window owns one source at a time (:class:`~.worker.LiveWorker` or :class:`~.worker.ReplayWorker`). It
-keeps only the newest snapshot the source published and renders it on a QTimer; it never waits on the
-source (STYLE.md §7).
+The window owns one source at a time (:class:`~.worker.LiveWorker`, :class:`~.worker.SessionReplayWorker`
+for session files, :class:`~.worker.ReplayWorker` for samples CSVs). It keeps only the newest snapshot the
+source published and renders it on a QTimer; it never waits on the source (STYLE.md §7). Scans and exports
+are :mod:`~.jobs` on their own threads, reporting progress and errors through signals.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QVBoxLayout,
+                               QWidget)
 
+from stridesync.errors import StrideSyncError
 from stridesync.model import EventKind, Role
 
 from . import theme
 from .plots import ROLE_ORDER, TracePanel
 from .snapshot import ROLE_WORDS, DashSnapshot
 from .widgets import ControlBar, ReplayBar, SensorPanel, SyncPanel, label, set_text
-from .worker import LiveWorker, ReplayWorker, error_words, live_supports_recording, load_replay
+from .worker import (LiveWorker, ReplayWorker, SessionReplayWorker, error_words, live_supports_recording,
+                     load_replay)
+
+SESSION_SUFFIXES = (".stridesync",)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,11 @@ class DashboardWindow(QMainWindow):
         self.virtual, self.roster, self.seconds = virtual, roster, seconds
         self.live_kwargs = dict(live_kwargs or {})
         self.settings = settings or QSettings("StrideSync", "dashboard")
-        self.source: LiveWorker | ReplayWorker | None = None
+        self.source: LiveWorker | ReplayWorker | SessionReplayWorker | None = None
+        self.roster_from_cli = roster is not None
+        self.session_path: Path | None = None   # the session file exports read (the replayed or last recorded)
+        self.job = None                          # the running export or scan job
+        self.scan_dialog = None
         self.snap: DashSnapshot | None = None
         self.snap_at = 0.0
         self.replay_name = ""
@@ -108,6 +119,7 @@ class DashboardWindow(QMainWindow):
         self.legend = label(f"markers: {legend}   ·   last 8 s", "caption")
         left.addWidget(self.legend)
         self.sensors = SensorPanel()
+        self.sensors.sigScan.connect(self.scan_sensors)
         left.addWidget(self.sensors)
         body.addLayout(left, 11)
         self.sync = SyncPanel()
@@ -118,9 +130,16 @@ class DashboardWindow(QMainWindow):
         self.replay_bar.sigPlay.connect(lambda p: self._replay_call("set_playing", p))
         self.replay_bar.sigSpeed.connect(self._speed_changed)
         self.replay_bar.sigSeek.connect(lambda t: self._replay_call("seek", t))
+        self.replay_bar.sigExportReport.connect(self.export_report)
+        self.replay_bar.sigExportCsv.connect(self.export_csvs)
         self.replay_bar.hide()
         v.addWidget(self.replay_bar)
         self.setCentralWidget(root)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
 
     def _menus(self) -> None:
         def act(menu, text, keys, slot):
@@ -134,12 +153,17 @@ class DashboardWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self.act_open = act(f, "&Open session for replay…", "Ctrl+O", self.open_dialog)
+        self.act_export_report = act(f, "Export &report (HTML/PDF)…", "Ctrl+E", self.export_report)
+        self.act_export_csv = act(f, "Export &CSVs…", "Ctrl+Shift+E", self.export_csvs)
+        f.addSeparator()
         act(f, "&Quit", "Ctrl+Q", self.close)
+        self._exports_enabled()
         s = mb.addMenu("&Session")
         self.act_start = act(s, "Start / stop live session", "F5", self.toggle_live)
         self.act_record = act(s, "Record / stop recording", "Ctrl+R", self.controls.record.toggle)
         self.act_record.setEnabled(self.controls.record.isEnabled())
         self.act_lap = act(s, "Lap marker", "L", self.mark_lap)
+        self.act_scan = act(s, "&Scan and assign sensors…", "Ctrl+B", self.scan_sensors)
         r = mb.addMenu("&Replay")
         self.act_play = act(r, "Play / pause", "Space", self.toggle_play)
 
@@ -153,6 +177,25 @@ class DashboardWindow(QMainWindow):
         i = self.replay_bar.speed.findData(speed)
         if i >= 0:
             self.replay_bar.speed.setCurrentIndex(i)
+        if not self.roster_from_cli:
+            saved = str(st.value(self._roster_key(), "") or "")
+            if saved:
+                try:
+                    from stridesync.roster import Roster
+                    self.roster = Roster.from_dict(json.loads(saved), "the remembered roster")
+                except (ValueError, StrideSyncError) as exc:
+                    log.warning("ignoring the remembered roster: %s", exc)
+        self._roster_tip()
+
+    def _roster_key(self) -> str:
+        return "roster_virtual" if self.virtual else "roster"
+
+    def _roster_tip(self) -> None:
+        r = self.roster
+        where = ("; ".join(f"{ROLE_WORDS[e.role]}: {e.serial}" for e in r.sensors) if r is not None and r.sensors
+                 else ("every virtual sensor" if self.virtual else "none — scan first"))
+        self.sensors.scan.setToolTip(f"scan for sensors and give each its limb (used from the next start)\n"
+                                     f"roster now: {where}")
 
     def _save(self) -> None:
         st = self.settings
@@ -165,6 +208,7 @@ class DashboardWindow(QMainWindow):
     def _attach(self, source) -> None:
         self.source = source
         self.snap = None
+        self._exports_enabled()
         source.bridge.sigSnapshot.connect(self._on_snapshot)
         source.bridge.sigError.connect(self.show_error)
         source.bridge.sigFinished.connect(lambda s=source: self._on_finished(s))
@@ -184,12 +228,14 @@ class DashboardWindow(QMainWindow):
         self.laps = []
         opts = LiveOptions(seconds=self.seconds, virtual=self.virtual, roster=self.roster,
                            config=DetectorConfig(target_model=self.controls.target.currentText()), **self.live_kwargs)
+        self.session_path = None
         if self.controls.record.isChecked() and live_supports_recording():
             opts.record_to = self._recording_path()  # type: ignore[attr-defined]
             opts.athlete = self.controls.athlete.text().strip()  # type: ignore[attr-defined]
             self.statusBar().showMessage(f"recording to {opts.record_to}", 15000)
         self._attach(LiveWorker(opts).start())
         self.controls.set_running(True)
+        self.sensors.scan.setEnabled(False)
         self._save()
         self._title()
 
@@ -224,12 +270,26 @@ class DashboardWindow(QMainWindow):
     def open_replay(self, path: str | Path) -> bool:
         """Replay a session file; errors become a message in the window, never a traceback."""
         path = Path(path)
+        speed = float(self.replay_bar.speed.currentData())
+        laps: list[float] = []
         try:
-            recording, config, athlete = load_replay(path)
-            if config is None:
-                from stridesync.core.config import DetectorConfig
-                config = DetectorConfig(target_model=self.controls.target.currentText())
-            worker = ReplayWorker(recording, config=config, speed=float(self.replay_bar.speed.currentData()))
+            if path.name.lower().endswith(SESSION_SUFFIXES):
+                # a session file: its inputs go through Replay on the worker thread; here only the header is read
+                from stridesync.session.store import Session
+                session = Session.open(path)
+                try:
+                    athlete = session.athlete or None
+                    laps = [m.t_s for m in session.laps()]
+                    worker = SessionReplayWorker(session, speed=speed)
+                except Exception:
+                    session.close()
+                    raise
+            else:
+                recording, config, athlete = load_replay(path)
+                if config is None:
+                    from stridesync.core.config import DetectorConfig
+                    config = DetectorConfig(target_model=self.controls.target.currentText())
+                worker = ReplayWorker(recording, config=config, speed=speed)
         except Exception as exc:  # a user picked a file: say what is wrong with it
             self.show_error(f"cannot open {path.name}: {error_words(exc)}")
             return False
@@ -239,7 +299,9 @@ class DashboardWindow(QMainWindow):
         if athlete:
             self.controls.athlete.setText(str(athlete))
         self.replay_name = path.name
-        self.laps = []
+        self.session_path = path if isinstance(worker, SessionReplayWorker) else None
+        self.laps = laps
+        self.sync.laps = tuple(laps)
         self.replay_bar.set_playing(True)
         self.replay_bar.show()
         self._attach(worker.start())
@@ -247,7 +309,7 @@ class DashboardWindow(QMainWindow):
         return True
 
     def _replay_call(self, name: str, *args) -> None:
-        if isinstance(self.source, ReplayWorker):
+        if isinstance(self.source, (ReplayWorker, SessionReplayWorker)):
             getattr(self.source, name)(*args)
 
     def _speed_changed(self, speed: float) -> None:
@@ -255,7 +317,7 @@ class DashboardWindow(QMainWindow):
         self.settings.setValue("replay_speed", speed)
 
     def toggle_play(self) -> None:
-        if isinstance(self.source, ReplayWorker):
+        if isinstance(self.source, (ReplayWorker, SessionReplayWorker)):
             self.replay_bar.toggle()
 
     def mark_lap(self) -> None:
@@ -289,6 +351,11 @@ class DashboardWindow(QMainWindow):
     def _on_finished(self, source) -> None:
         if source is self.source:
             self.controls.set_running(False)
+            record_to = getattr(getattr(source, "options", None), "record_to", None)
+            if isinstance(source, LiveWorker) and record_to is not None and Path(record_to).exists():
+                self.session_path = Path(record_to)  # the session just recorded can be exported at once
+            self._exports_enabled()
+            self.sensors.scan.setEnabled(True)
             self._title()
 
     def show_error(self, text: str) -> None:
@@ -307,8 +374,11 @@ class DashboardWindow(QMainWindow):
         snap = self.snap
         if snap is not None:
             t = snap.now_s
-            if snap.state == "running":
+            playing = getattr(self.source, "playing", True)  # a pause shows at once, before the source confirms it
+            if snap.state == "running" and playing:
                 t += min(time.monotonic() - self.snap_at, 0.25) * (snap.speed if snap.mode == "replay" else 1.0)
+            if snap.state == "finished" and self.replay_bar.playing:
+                self.replay_bar.set_playing(False)  # the end: Play starts over
             self.traces.new_data(snap)
             self.traces.scroll_to(t)
             self.sensors.render(snap)
@@ -340,7 +410,7 @@ class DashboardWindow(QMainWindow):
     def _title(self) -> None:
         who = self.controls.athlete.text().strip()
         snap, src = self.snap, self.source
-        if isinstance(src, ReplayWorker):
+        if isinstance(src, (ReplayWorker, SessionReplayWorker)):
             what = f"REPLAY {self.replay_name}"
             if snap is not None:
                 what += f" · {snap.state}" + (f" · {snap.n_steps} steps" if snap.n_steps else "")
@@ -357,6 +427,122 @@ class DashboardWindow(QMainWindow):
         if self.errors and (snap is None or snap.state in ("error", "stopped", "finished")):
             what += " · error"
         self.setWindowTitle(" — ".join(x for x in ("StrideSync", who, what) if x))
+
+    # ------------------------------------------------------------------ export
+    def _exports_enabled(self) -> None:
+        on = self.session_path is not None and self.job is None
+        why = "" if self.session_path is not None else "open a session file (.stridesync) or record one to export it"
+        for w, tip in ((self.act_export_report, "Export a report of this session (HTML or PDF)"),
+                       (self.act_export_csv, "Export events, steps, summary and samples of this session"),
+                       (self.replay_bar.export_report, "Export a report of this session (HTML or PDF)"),
+                       (self.replay_bar.export_csv, "Export events, steps, summary and samples of this session")):
+            w.setEnabled(on)
+            w.setToolTip(why or tip)
+
+    def export_report(self, path: str | Path | None = None) -> bool:
+        """Write a report of the current session file (.html or .pdf by the name) on a worker thread."""
+        if self.session_path is None:
+            self.show_error("nothing to export: open a session file (.stridesync) or record one first")
+            return False
+        if not path:
+            folder = str(self.settings.value("export_dir", "") or self.session_path.parent)
+            suggested = str(Path(folder) / (self.session_path.name.split(".")[0] + "_report.html"))
+            path, _ = QFileDialog.getSaveFileName(self, "Export a report", suggested,
+                                                  "HTML report (*.html);;PDF report (*.pdf)")
+            if not path:
+                return False
+        return self._run_export(report=Path(path))
+
+    def export_csvs(self, folder: str | Path | None = None) -> bool:
+        """Write events, steps, summary and samples of the current session file into ``folder``."""
+        if self.session_path is None:
+            self.show_error("nothing to export: open a session file (.stridesync) or record one first")
+            return False
+        if not folder:
+            start = str(self.settings.value("export_dir", "") or self.session_path.parent)
+            folder = QFileDialog.getExistingDirectory(self, "Export the CSVs into", start)
+            if not folder:
+                return False
+        return self._run_export(csv_dir=Path(folder))
+
+    def _run_export(self, **what) -> bool:
+        from .jobs import ExportJob
+
+        if self.job is not None:
+            self.show_error("an export or scan is still running: wait for it to finish")
+            return False
+        target = what.get("report") or what.get("csv_dir")
+        self.settings.setValue("export_dir", str(target.parent if "report" in what else target))
+        job = ExportJob(self.session_path, **what)
+        job.bridge.sigProgress.connect(self._job_progress)
+        job.bridge.sigDone.connect(lambda done: self.statusBar().showMessage(done.words(), 20000))
+        job.bridge.sigError.connect(lambda text: self.show_error(f"export failed: {text}"))
+        job.bridge.sigFinished.connect(self._job_finished)
+        self.job = job
+        self._exports_enabled()
+        self._job_progress(0, "exporting…")
+        job.start()
+        return True
+
+    def _job_progress(self, pct: int, text: str) -> None:
+        if pct < 0:  # busy for an unknown time
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(pct)
+        self.progress.setFormat(f"{text} %p%")
+        self.progress.show()
+        self.statusBar().showMessage(text)
+
+    def _job_finished(self) -> None:
+        self.job = None
+        self.progress.hide()
+        self._exports_enabled()
+
+    # ------------------------------------------------------------------ scan and assign roles
+    def scan_sensors(self):
+        """Scan for sensors (virtual ones in --virtual mode) and let the coach give each its limb.
+        Returns the dialog (shown, not modal, so the dashboard keeps drawing)."""
+        from .roster_dialog import ScanDialog
+
+        if isinstance(self.source, LiveWorker) and self.source.running:
+            self.show_error("stop the live session before scanning: connected sensors do not advertise")
+            return None
+        if self.scan_dialog is None:
+            dlg = ScanDialog(self, athlete=self.controls.athlete.text().strip(), previous=self.roster)
+            dlg.sigRescan.connect(self._start_scan)
+            dlg.sigRoster.connect(self.set_roster)
+            dlg.finished.connect(lambda _r: setattr(self, "scan_dialog", None))
+            self.scan_dialog = dlg
+        self.scan_dialog.show()
+        self._start_scan()
+        return self.scan_dialog
+
+    def _start_scan(self) -> None:
+        from .jobs import ScanJob
+
+        dlg = self.scan_dialog
+        if dlg is None or self.job is not None:
+            return
+        kw = {}
+        if self.virtual:
+            kw = {"sim_params": self.live_kwargs.get("sim_params"), "sim_seed": self.live_kwargs.get("sim_seed", 1)}
+        job = ScanJob(virtual=self.virtual, **kw)
+        dlg.set_scanning(True)
+        job.bridge.sigDone.connect(lambda found, d=dlg: d.set_found(found))
+        job.bridge.sigError.connect(lambda text, d=dlg: (d.show_error(f"scan failed: {text}"), d.set_scanning(False)))
+        job.bridge.sigFinished.connect(self._job_finished)
+        self.job = job
+        self.statusBar().showMessage("scanning for sensors…")
+        job.start()
+
+    def set_roster(self, roster) -> None:
+        """The roster for the next start; remembered (per mode: virtual or real sensors)."""
+        self.roster = roster
+        self.settings.setValue(self._roster_key(), json.dumps(roster.to_dict()))
+        self.settings.sync()
+        self._roster_tip()
+        self.statusBar().showMessage(f"roster set: {len(roster.sensors)} sensors, used from the next start", 15000)
 
     # ------------------------------------------------------------------ figures
     def frame_stats(self, since: float | None = None) -> dict:
@@ -386,6 +572,8 @@ class DashboardWindow(QMainWindow):
         if src is not None:
             src.stop()
             src.join(5.0)
+        if self.job is not None:
+            self.job.join(30.0)  # an export writes atomically: let it finish or fail cleanly
         super().closeEvent(ev)
 
 

@@ -222,8 +222,8 @@ class LagBars(QWidget):
                 p.drawLine(int(x), int(y + 2), int(x), int(y + rh - 2))
         p.setPen(QColor(theme.MUTED))
         p.setFont(QFont(p.font().family(), 8))
-        p.drawText(left, h - 1, "−25 % early")
-        p.drawText(QRectF(left, h - 12, right - left, 12), Qt.AlignmentFlag.AlignRight, "late +25 %")
+        p.drawText(left, h - 1, "−25 %")  # early
+        p.drawText(QRectF(left, h - 12, right - left, 12), Qt.AlignmentFlag.AlignRight, "+25 %")  # late
         p.end()
 
 

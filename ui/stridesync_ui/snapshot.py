@@ -42,8 +42,7 @@ ROLE_WORDS = {Role.LEFT_SHIN: "left shin", Role.RIGHT_SHIN: "right shin",
 LAG_WORDS = {"swing_lag": "other leg's swing", "ipsi_arm_lag": "stance-side arm", "contra_arm_lag": "other arm"}
 #: link states that mean the sensor is gone (the link layer is working on it)
 DOWN_STATES = {"stalled": "STALLED — restarting its stream", "lost": "LOST — reconnecting",
-               "reconnecting": "LOST — reconnecting", "connecting": "LOST — reconnecting",
-               "stopped": "STOPPED"}
+               "reconnecting": "LOST — reconnecting", "connecting": "LOST — reconnecting"}
 
 
 def fmt(v: float | None, spec: str = ".0f", unit: str = "") -> str:
@@ -95,6 +94,8 @@ class DashSnapshot:
     alerts: tuple[str, ...] = ()           # red: something the coach must know now
     notices: tuple[str, ...] = ()          # green: a recovery
     message: str = ""                      # an error or status line in words
+    #: whole-session statistics (core.summary(), what the report shows) once the session has ended; else None
+    session_summary: Mapping[str, Any] | None = None
     position_s: float | None = None        # replay: where playback is
     duration_s: float | None = None        # replay: session length
     speed: float = 1.0
@@ -115,11 +116,14 @@ class SampleRing:
         self.t = np.full(n, np.nan)
         self.y = np.full(n, np.nan)
         self.n = 0
+        self.first_s: float | None = None  # the first sample ever received (traces start with the data)
 
     def extend(self, t: np.ndarray, y: np.ndarray) -> None:
         m = len(t)
         if not m:
             return
+        if self.first_s is None:
+            self.first_s = float(t[0])
         if self.n and t[0] - self.t[self.n - 1] > GAP_BREAK_S:  # a dropout: do not draw a line across it
             t, y, m = np.concatenate(([self.t[self.n - 1] + 1e-6], t)), np.concatenate(([np.nan], y)), m + 1
         cap = len(self.t)
@@ -148,12 +152,15 @@ class SensorWatch:
         self.down_since: dict[str, float] = {}
         self.recovered_at: dict[str, float] = {}
 
-    def row(self, h, age_s: float | None, now_s: float) -> tuple[SensorRow, str | None, str | None]:
+    def row(self, h, age_s: float | None, now_s: float, *, ended: bool = False) -> tuple[SensorRow, str | None, str | None]:
+        """``ended``: the session is over, so silence is no alarm. A sensor the session stopped never is."""
         name = ROLE_WORDS[h.role].upper()
         alert = notice = None
-        silent = age_s is not None and age_s > SILENT_AFTER_S
+        silent = age_s is not None and age_s > SILENT_AFTER_S and not ended
         down = h.state in DOWN_STATES and h.key in self.seen_streaming
-        if h.state == "streaming" and not silent:
+        if h.state == "stopped" or (ended and h.state in ("streaming", "idle")):
+            words, level = "stopped: session ended", "idle"
+        elif h.state == "streaming" and not silent:
             if h.key in self.down_since:
                 self.recovered_at[h.key] = now_s
                 del self.down_since[h.key]
@@ -195,6 +202,16 @@ class SnapshotBuilder:
         self.seq = 0
         self._stats_key: tuple | None = None
         self._stats: tuple = (MappingProxyType({}), ())
+        self._summary_key: tuple | None = None
+        self._summary: Mapping[str, Any] | None = None
+
+    def restart(self, core) -> None:
+        """Follow a fresh core (a replay that seeks restarts its analyser): new rings and sensor watch,
+        the snapshot sequence keeps counting so the GUI sees every new snapshot."""
+        self.core = None
+        self.watch = SensorWatch()
+        self._stats_key = self._summary_key = None
+        self.attach(core)
 
     def attach(self, core) -> None:
         if self.core is core:
@@ -222,9 +239,17 @@ class SnapshotBuilder:
             self._stats = (MappingProxyType(rolling), trend)
         return self._stats
 
+    def _session_summary(self, core) -> Mapping[str, Any]:
+        key = (len(core.steps_), len(core.events_))
+        if key != self._summary_key:
+            self._summary_key = key
+            self._summary = MappingProxyType(core.summary())
+        return self._summary
+
     def build(self, core, now_s: float, *, health=(), ages_s: Mapping[str, float | None] | None = None,
-              state: str = "running", message: str = "", **extra) -> DashSnapshot:
-        """A snapshot of the core now. ``health`` is a list of SensorHealth (empty for a replay)."""
+              state: str = "running", message: str = "", ended: bool = False, **extra) -> DashSnapshot:
+        """A snapshot of the core now. ``health`` is a list of SensorHealth (empty for samples without
+        packets). ``ended``: the session is over; the snapshot then carries the whole-session summary."""
         self.seq += 1
         newest = max((r.t[r.n - 1] for r in self.rings.values() if r.n and not np.isnan(r.t[r.n - 1])), default=now_s)
         view_end = max(now_s, newest)
@@ -239,7 +264,7 @@ class SnapshotBuilder:
         rolling, trend = self._statistics(core)
         rows, alerts, notices = [], [], []
         for h in health:
-            row, alert, notice = self.watch.row(h, (ages_s or {}).get(h.key), now_s)
+            row, alert, notice = self.watch.row(h, (ages_s or {}).get(h.key), now_s, ended=ended)
             rows.append(row)
             if alert:
                 alerts.append(alert)
@@ -251,7 +276,8 @@ class SnapshotBuilder:
             events=tuple(events), last_step=steps[-1] if steps else None, n_steps=len(steps),
             rolling=rolling, targets_ms=MappingProxyType(dict(core.targets_ms or {})),
             target_model=core.config.target_model, score_trend=trend, recent_steps=tuple(steps[-20:]),
-            sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message, **extra)
+            sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message,
+            session_summary=self._session_summary(core) if ended else None, **extra)
 
 
 # ---------------------------------------------------------------------------- coach's words

@@ -49,6 +49,8 @@ class SensorPanel(QFrame):
     NUMBERS_EVERY_S = 0.5  # rate, loss, clock: readable, not flickering
     COLUMNS = ("sensor", "state", "battery", "rate", "loss", "clock ±", "reconn.")
 
+    sigScan = Signal()
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("panel")
@@ -58,6 +60,11 @@ class SensorPanel(QFrame):
         g.setVerticalSpacing(2)
         for c, h in enumerate(self.COLUMNS):
             g.addWidget(label(h, "caption"), 0, c)
+        self.scan = QPushButton("Scan…")
+        self.scan.setToolTip("scan for sensors and give each its limb (used from the next start)")
+        self.scan.setStyleSheet("padding: 0px 8px;")
+        self.scan.clicked.connect(self.sigScan.emit)
+        g.addWidget(self.scan, 0, len(self.COLUMNS), 2, 1, Qt.AlignmentFlag.AlignTop)
         self.cells: dict[Role, dict[str, QLabel]] = {}
         for r, role in enumerate(ROLE_ORDER, start=1):
             cells = {}
@@ -67,7 +74,7 @@ class SensorPanel(QFrame):
                     w.setText(ROLE_WORDS[role])
                     w.setStyleSheet(f"color: {theme.LIMB_COLOUR[role]}; font-weight: 800;")
                 elif c == 1:
-                    w.setMinimumWidth(250)
+                    w.setMinimumWidth(215)
                     w.setStyleSheet("font-weight: 800;")
                 g.addWidget(w, r, c)
                 cells[h] = w
@@ -119,7 +126,8 @@ class SyncPanel(QWidget):
         top = panel()
         tg = QGridLayout(top)
         tg.setContentsMargins(8, 4, 8, 4)
-        tg.addWidget(label("SYNC SCORE · last 20 steps", "caption"), 0, 0)
+        self.score_caption = label("SYNC SCORE · last 20 steps", "caption")
+        tg.addWidget(self.score_caption, 0, 0)
         self.score = label("—", "big")
         self.score.setStyleSheet(f"font-size: {theme.BIG_PT + 14}pt; font-weight: 900;")
         tg.addWidget(self.score, 1, 0, 2, 1)
@@ -134,7 +142,8 @@ class SyncPanel(QWidget):
         wl = panel()
         wv = QVBoxLayout(wl)
         wv.setContentsMargins(8, 4, 8, 4)
-        wv.addWidget(label("WEAK LINK · last 20 steps", "caption"))
+        self.weak_caption = label("WEAK LINK · last 20 steps", "caption")
+        wv.addWidget(self.weak_caption)
         self.weak = label("—", "weak")
         self.weak.setWordWrap(True)
         wv.addWidget(self.weak)
@@ -144,8 +153,10 @@ class SyncPanel(QWidget):
         lg = QGridLayout(lags)
         lg.setContentsMargins(8, 4, 8, 4)
         lg.setVerticalSpacing(0)
-        self.step_caption = label("LAST STEP vs push (target band ± 5 % of stride)", "caption")
-        lg.addWidget(self.step_caption, 0, 0, 1, 2)
+        self.step_caption = label("LAST STEP · lag vs push · band ±5 %", "caption")
+        self.step_caption.setToolTip("each limb's peak after the stance leg's push, ms and % of stride; "
+                                     "green band: the target model's target ±5 % of stride")
+        lg.addWidget(self.step_caption, 0, 0, 1, 3)  # over the bars too: it never gets cut off
         self.lag_names: dict[str, QLabel] = {}
         self.lag_values: dict[str, QLabel] = {}
         for i, name in enumerate(LAG_NAMES, start=1):
@@ -154,12 +165,12 @@ class SyncPanel(QWidget):
             n.setStyleSheet("font-weight: 700;")
             val = label("—", None, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             val.setStyleSheet(f"font-size: {theme.MID_PT - 2}pt; font-weight: 800;")
-            val.setMinimumWidth(130)
+            val.setMinimumWidth(175)  # '+188 ms +27%' in full at this size: a cut sign would lie
             lg.addWidget(n, i, 0)
             lg.addWidget(val, i, 1)
             self.lag_names[name], self.lag_values[name] = n, val
         self.bars = LagBars()
-        self.bars.setMinimumWidth(180)
+        self.bars.setMinimumWidth(150)
         lg.addWidget(self.bars, 1, 2, 3, 1)
         lg.setColumnStretch(0, 0)
         lg.setColumnStretch(1, 0)
@@ -211,7 +222,12 @@ class SyncPanel(QWidget):
         if snap.seq == self._seq:
             return
         self._seq = snap.seq
-        r = snap.rolling
+        # while running: the last 20 steps; once the session has ended: the whole session, as the report
+        ended = snap.session_summary is not None
+        r = snap.session_summary if ended else snap.rolling
+        scope = f"whole session · {r.get('n_steps', snap.n_steps)} steps" if ended else "last 20 steps"
+        set_text(self.score_caption, f"SYNC SCORE · {scope}")
+        set_text(self.weak_caption, f"WEAK LINK · {scope}")
         set_text(self.score, fmt(r.get("sync_score")))
         step = snap.last_step
         set_text(self.score_last, fmt(step.sync_score) if step else "—")
@@ -225,7 +241,7 @@ class SyncPanel(QWidget):
             limb = lag_limb(name, step)
             set_text(self.lag_names[name], f"{SHORT_LAG[name]} ({ROLE_WORDS[limb].split()[0][0].upper()})")
         stance = f" · {step.stance_side.value} stance" if step else ""
-        set_text(self.step_caption, f"LAST STEP{stance} · target {snap.target_model} ±5 %")
+        set_text(self.step_caption, f"LAST STEP{stance} · lag vs push · band ±5 %")
         set_text(self.tiles["cadence"], fmt(r.get("cadence_spm")))
         st, ct = r.get("stride_time_s"), r.get("contact_time_s")
         set_text(self.tiles["stride"], fmt(None if st is None else st * 1000.0))
@@ -296,7 +312,9 @@ class ReplayBar(QFrame):
     sigPlay = Signal(bool)
     sigSpeed = Signal(float)
     sigSeek = Signal(float)
-    SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+    sigExportReport = Signal()
+    sigExportCsv = Signal()
+    SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -318,6 +336,14 @@ class ReplayBar(QFrame):
         h.addWidget(self.slider, 1)
         self.pos = label("0:00 / 0:00", "mid")
         h.addWidget(self.pos)
+        self.export_report = QPushButton("Report…")
+        self.export_report.setToolTip("Export a report of this session (HTML or PDF)")
+        self.export_report.clicked.connect(self.sigExportReport.emit)
+        h.addWidget(self.export_report)
+        self.export_csv = QPushButton("CSVs…")
+        self.export_csv.setToolTip("Export events, steps, summary and samples of this session as CSV/JSON")
+        self.export_csv.clicked.connect(self.sigExportCsv.emit)
+        h.addWidget(self.export_csv)
         self.playing = True
 
     def toggle(self) -> None:

@@ -3,8 +3,10 @@
 - :class:`LiveWorker`: an asyncio loop in a ``threading.Thread`` running :func:`stridesync.live_run.run_live`
   (virtual sensors or a roster's real ones). QtAsyncio cannot run bleak on Linux and qasync starves under
   repaints, so the GUI thread never runs asyncio.
-- :class:`ReplayWorker`: a recording fed block by block into a fresh real-time core, at a chosen speed,
-  with pause and seek: the same data path as a live run (STYLE.md §1).
+- :class:`SessionReplayWorker`: a session file through :class:`stridesync.session.replay.Replay` (recorded
+  packets through a LiveAnalyzer, so sensor health too), with play, pause, speed and seek.
+- :class:`ReplayWorker`: a wide samples CSV fed block by block into a fresh real-time core, at a chosen
+  speed, with pause and seek: the same data path as a live run (STYLE.md §1).
 
 The GUI connects to ``bridge.sigSnapshot`` / ``sigError`` / ``sigFinished`` and keeps only the newest
 snapshot; the worker never touches a widget (STYLE.md §7).
@@ -128,20 +130,27 @@ class LiveWorker:
     def _now(self) -> float:
         return time.monotonic() - self._t0
 
-    def _on_update(self, events, steps, analyzer) -> None:
-        if self.analyzer is None:
-            self.analyzer = analyzer
-            self.builder.attach(analyzer.core)
+    def _on_start(self, analyzer) -> None:
+        """LiveOptions.on_start: the analyser exists, no sensor is connected yet. From here on every
+        sample the core receives also lands in the trace rings, and the sensor rows show the connecting."""
+        self.analyzer = analyzer
+        self.builder.attach(analyzer.core)
+        self._phase = "connecting to the sensors…"
 
-    def _publish(self, state: str, message: str = "") -> None:
+    def _publish(self, state: str | None = None, message: str = "") -> None:
         a = self.analyzer
         if a is None:
-            snap = DashSnapshot(mode="live", state=state, now_s=self._now(), message=message or self._phase,
-                                target_model=self.options.config.target_model)
+            snap = DashSnapshot(mode="live", state=state or "connecting", now_s=self._now(),
+                                message=message or self._phase, target_model=self.options.config.target_model)
         else:
             now = max(a.now_s, self._now())
+            health = a.health()
+            if state is None:  # running once a sensor streams; connecting until then
+                state = "running" if any(h.state == "streaming" for h in health) else "connecting"
+                message = message or (self._phase if state == "connecting" else "")
             ages = {k: (now - s.last_arrival_s if s.last_arrival_s is not None else None) for k, s in a.sensors.items()}
-            snap = self.builder.build(a.core, now, health=a.health(), ages_s=ages, state=state, message=message)
+            snap = self.builder.build(a.core, now, health=health, ages_s=ages, state=state, message=message,
+                                      ended=state == "stopped")
         self.bridge.sigSnapshot.emit(snap)
 
     async def _amain(self) -> None:
@@ -151,7 +160,7 @@ class LiveWorker:
         self._stop = self.options.stop = asyncio.Event()
         if self._stop_requested.is_set():
             self._stop.set()
-        self.options.on_update = self._on_update
+        self.options.on_start = self._on_start
         if hasattr(self.options, "on_record_error") and self.options.on_record_error is None:
             self.options.on_record_error = lambda text: self.bridge.sigError.emit(f"recording stopped: {text}")
         user_on_fleet = self.options.on_fleet
@@ -170,13 +179,8 @@ class LiveWorker:
             while not task.done():
                 await asyncio.wait({task}, timeout=period)
                 if not task.done():
-                    if self.analyzer is None and not self.options.virtual:
-                        self._phase = "connecting to the sensors…"
-                    self._publish("running" if self.analyzer is not None else "connecting")
+                    self._publish()
             self.result = task.result()
-            if self.analyzer is None:
-                self.analyzer = self.result.analyzer
-                self.builder.attach(self.analyzer.core)
             self._publish("stopped", "session stopped" if self._stop.is_set() else "session finished")
         finally:
             if not task.done():
@@ -297,7 +301,7 @@ class ReplayWorker:
 
     def _publish(self, message: str = "") -> None:
         state = "finished" if self.done else ("running" if self.playing else "paused")
-        snap = self.builder.build(self.core, self.position_s, state=state, message=message,
+        snap = self.builder.build(self.core, self.position_s, state=state, message=message, ended=self.done,
                                   position_s=self.position_s - self.t_start, duration_s=self.duration_s, speed=self.speed)
         self.bridge.sigSnapshot.emit(snap)
 
@@ -337,3 +341,210 @@ class ReplayWorker:
                 self._feed_until(self.position_s + (now - wall) * self.speed)
             wall = now
             self._publish()
+
+
+# ============================================================================ session replay
+def _tapped_replay_class():
+    """A :class:`stridesync.session.replay.Replay` that shows each input's analyser to the dashboard.
+
+    Replay creates a fresh analyser at the start and on every seek, and has no hook for it; this
+    subclass wraps its per-input step so the worker can attach its sample rings before the first input
+    reaches a new analyser, and publish snapshots between inputs (on the replay thread, STYLE.md §7).
+    """
+    from stridesync.session.replay import Replay
+
+    class TappedReplay(Replay):
+        def __init__(self, session, *, before_input, after_input, **kw):
+            self._before_input, self._after_input = before_input, after_input
+            super().__init__(session, **kw)
+
+        def _apply(self, a, i):  # noqa: D401 - Replay's per-input step
+            t = self._times[i]
+            self._before_input(a, t)
+            out = super()._apply(a, i)
+            self._after_input(a, t)
+            return out
+
+    return TappedReplay
+
+
+class SessionReplayWorker:
+    """A session file replayed through :class:`stridesync.session.replay.Replay` on a worker thread.
+
+    A live session's recorded packets, clock exchanges and link states go through a fresh
+    :class:`~stridesync.live.LiveAnalyzer` exactly as they did live: the same events and steps, and the
+    sensor health (loss, clock residual, drops) as the coach saw it. An imported session's samples go
+    through the real-time core (Replay covers both). Play, pause, speed and seek go to the running Replay
+    (thread-safe); a replay that reached the end starts a new one on play or seek.
+
+    Parameters
+    ----------
+    session : an open :class:`stridesync.session.store.Session`; the worker owns and closes it.
+    speed : data seconds per wall second.
+    """
+
+    def __init__(self, session, *, speed: float = 1.0, publish_hz: float = PUBLISH_HZ, start_playing: bool = True):
+        self.session = session
+        self.path = Path(session.path)
+        rng = session.time_range_s
+        if rng is None:
+            raise StrideSyncError(f"{self.path.name}: the session holds no inputs to replay")
+        self.t_start, self.t_end = float(rng[0]), float(rng[1])
+        self.config = session.detector_config
+        self.speed = float(speed)
+        self.playing = start_playing
+        self.publish_hz = publish_hz
+        self.bridge = SnapshotBridge()
+        self.builder = SnapshotBuilder("replay")
+        self.analyzer = None
+        self.result = None
+        self.position_s = self.t_start
+        self._replay = None
+        self._lock = threading.Lock()
+        self._cmds: queue.Queue = queue.Queue()
+        self._stopping = False
+        self._hold_at: float | None = None   # a seek while paused: pause again on reaching this data time
+        self._published_at = -1e9
+        self._thread = threading.Thread(target=self._main, name="stridesync-session-replay", daemon=True)
+
+    # ------------------------------------------------------------------ GUI-thread API
+    def start(self) -> "SessionReplayWorker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            if self._replay is not None:
+                self._replay.stop()
+        self._cmds.put(("stop", None))
+
+    def set_playing(self, playing: bool) -> None:
+        with self._lock:
+            self.playing = bool(playing)
+            r = self._replay
+            if r is None:
+                self._cmds.put(("play", self.playing))
+            elif self.playing:
+                self._hold_at = None
+                r.resume()
+            else:
+                r.pause()
+
+    def set_speed(self, speed: float) -> None:
+        with self._lock:
+            self.speed = max(0.1, min(float(speed), 256.0))
+            if self._replay is not None:
+                self._replay.speed = self.speed
+
+    def seek(self, position_s: float) -> None:
+        """Go to ``position_s`` seconds from the start (paused stays paused, at the new place)."""
+        target = self.t_start + max(0.0, min(float(position_s), self.duration_s))
+        with self._lock:
+            r = self._replay
+            if r is None:
+                self._cmds.put(("seek", target))
+                return
+            r.seek(target)
+            if not self.playing:
+                self._hold_at = target
+                r.resume()
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_end - self.t_start
+
+    @property
+    def replay_paused(self) -> bool:
+        """The running Replay has been told to pause (it stops before its next input)."""
+        r = self._replay
+        return r is not None and r.paused
+
+    # ------------------------------------------------------------------ replay thread
+    def _before_input(self, a, t_s: float) -> None:
+        if a is not self.analyzer:  # a new analyser: the start, or a seek restarted the replay
+            self.analyzer = a
+            self.builder.restart(a.core)
+
+    def _after_input(self, a, t_s: float) -> None:
+        self.position_s = t_s
+        hold = self._hold_at
+        if hold is not None and t_s >= hold:
+            with self._lock:
+                if self._hold_at is not None and not self.playing:
+                    self._hold_at = None
+                    self._replay.pause()
+            self._publish("paused")
+            return
+        now = time.monotonic()
+        if now - self._published_at >= 1.0 / self.publish_hz:
+            self._publish()
+
+    def _publish(self, state: str | None = None, message: str = "") -> None:
+        a = self.analyzer
+        if a is None:
+            return
+        self._published_at = time.monotonic()
+        if state is None:
+            state = "running" if self.playing else "paused"
+        sensors = getattr(a, "sensors", {})
+        now = max(self.position_s, getattr(a, "now_s", 0.0))
+        ages = {k: (now - s.last_arrival_s if s.last_arrival_s is not None else None) for k, s in sensors.items()}
+        snap = self.builder.build(a.core, now, health=a.health(), ages_s=ages, state=state, message=message,
+                                  ended=state == "finished", position_s=self.position_s - self.t_start,
+                                  duration_s=self.duration_s, speed=self.speed)
+        self.bridge.sigSnapshot.emit(snap)
+
+    def _main(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # a damaged file found mid-way: tell the user in words
+            log.exception("session replay failed")
+            self.bridge.sigError.emit(f"replay of {self.path.name} stopped: {error_words(exc)}")
+        finally:
+            self.session.close()
+            self.bridge.sigFinished.emit()
+
+    def _run(self) -> None:
+        cls = _tapped_replay_class()
+        seek_to: float | None = None
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                r = cls(self.session, before_input=self._before_input, after_input=self._after_input,
+                        speed=self.speed, config=self.config)
+                if seek_to is not None:
+                    r.seek(seek_to)
+                    if not self.playing:
+                        self._hold_at = seek_to
+                elif not self.playing:
+                    r.pause()
+                self._replay = r
+            self.result = r.run()
+            with self._lock:
+                self._replay = None
+                if self._stopping:
+                    return
+            self.position_s = self.t_end
+            self.playing = False
+            self._publish("finished", f"end of {self.path.name}: whole-session figures, as in the report")
+            seek_to = None
+            while seek_to is None:  # at the end: wait for play (from the start), seek, or stop
+                cmd, arg = self._cmds.get()
+                if cmd == "stop":
+                    return
+                if cmd == "play" and arg:
+                    seek_to = self.t_start
+                elif cmd == "seek":
+                    seek_to = arg
+            if seek_to <= self.t_start:
+                seek_to = None
