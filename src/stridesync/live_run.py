@@ -115,7 +115,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
 
         stop = opts.stop or asyncio.Event()
         acq = Acquisition(roster, backend=backend, scanner_backend=scanner_backend, clock=clock, on_state=on_state,
-                          on_time_sync=analyzer.on_time_sync, settings=opts.link_settings)
+                          settings=opts.link_settings)
         async with acq:
             deadline = clock() + opts.seconds
             next_tick = clock()
@@ -129,9 +129,12 @@ async def run_live(opts: LiveOptions) -> LiveResult:
                     item = None
                 ev, st = [], []
                 while item is not None:
-                    e, s = analyzer.on_packet(*item)
-                    ev += e
-                    st += s
+                    if isinstance(item[2], tuple):  # a time-sync exchange, in arrival order
+                        analyzer.on_time_sync(item[1], *item[2])
+                    else:
+                        e, s = analyzer.on_packet(*item)
+                        ev += e
+                        st += s
                     item = acq.queue.get_nowait() if not acq.queue.empty() else None
                 if clock() >= next_tick:
                     next_tick = clock() + opts.tick_s

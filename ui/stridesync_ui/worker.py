@@ -344,30 +344,6 @@ class ReplayWorker:
 
 
 # ============================================================================ session replay
-def _tapped_replay_class():
-    """A :class:`stridesync.session.replay.Replay` that shows each input's analyser to the dashboard.
-
-    Replay creates a fresh analyser at the start and on every seek, and has no hook for it; this
-    subclass wraps its per-input step so the worker can attach its sample rings before the first input
-    reaches a new analyser, and publish snapshots between inputs (on the replay thread, STYLE.md §7).
-    """
-    from stridesync.session.replay import Replay
-
-    class TappedReplay(Replay):
-        def __init__(self, session, *, before_input, after_input, **kw):
-            self._before_input, self._after_input = before_input, after_input
-            super().__init__(session, **kw)
-
-        def _apply(self, a, i):  # noqa: D401 - Replay's per-input step
-            t = self._times[i]
-            self._before_input(a, t)
-            out = super()._apply(a, i)
-            self._after_input(a, t)
-            return out
-
-    return TappedReplay
-
-
 class SessionReplayWorker:
     """A session file replayed through :class:`stridesync.session.replay.Replay` on a worker thread.
 
@@ -514,14 +490,15 @@ class SessionReplayWorker:
             self.bridge.sigFinished.emit()
 
     def _run(self) -> None:
-        cls = _tapped_replay_class()
+        from stridesync.session.replay import Replay
+
         seek_to: float | None = None
         while True:
             with self._lock:
                 if self._stopping:
                     return
-                r = cls(self.session, before_input=self._before_input, after_input=self._after_input,
-                        speed=self.speed, config=self.config)
+                r = Replay(self.session, before_input=self._before_input, after_input=self._after_input,
+                           speed=self.speed, config=self.config)
                 if seek_to is not None:
                     r.seek(seek_to)
                     if not self.playing:

@@ -130,17 +130,23 @@ class Replay:
     on_update : ``(events, steps, analyzer)`` after each input that produced any (like run_live's).
     on_progress : ``(data_time_s)`` about once per second of data.
     capture_samples : keep the decoded, clock-mapped samples that reached the core (for export).
+    before_input, after_input : ``(analyzer, input_time_s)`` around every recorded input (on the replay's
+        thread). The analyser is a new one at the start and after every seek, so a viewer attaches to it
+        here and can publish snapshots between inputs.
     """
 
     def __init__(self, session: Session, *, speed: float | None = 1.0, config: DetectorConfig | None = None,
                  on_update: Callable[[list[Event], list[Step], Any], None] | None = None,
-                 on_progress: Callable[[float], None] | None = None, capture_samples: bool = False):
+                 on_progress: Callable[[float], None] | None = None, capture_samples: bool = False,
+                 before_input: Callable[[Any, float], None] | None = None,
+                 after_input: Callable[[Any, float], None] | None = None):
         if speed is not None and not speed > 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
         self.session, self.speed = session, speed
         self.config = config or session.detector_config
         self.on_update, self.on_progress = on_update, on_progress
         self.capture_samples = capture_samples
+        self.before_input, self.after_input = before_input, after_input
         self._lock = threading.Lock()
         self._running = threading.Event()
         self._running.set()
@@ -234,6 +240,15 @@ class Replay:
             return a.finish()
         return [], []
 
+    def _apply_hooked(self, a, i: int) -> tuple[list, list]:
+        t = self._times[i]
+        if self.before_input is not None:
+            self.before_input(a, t)
+        out = self._apply(a, i)
+        if self.after_input is not None:
+            self.after_input(a, t)
+        return out
+
     def run(self) -> ReplayResult:
         """Replay to the end (or until :meth:`stop`); returns the results. Blocks the calling thread."""
         wall_start = time.monotonic()
@@ -244,7 +259,8 @@ class Replay:
         i = 0
         t_origin, wall0 = self.t_start_s, time.monotonic()
         next_progress = self.t_start_s
-        apply, times, on_update = self._apply, self._times, self.on_update
+        apply = self._apply_hooked if (self.before_input or self.after_input) else self._apply
+        times, on_update = self._times, self.on_update
         last_speed = self.speed
         while i < n and not self._stop:
             if self._seek_to is not None:

@@ -368,8 +368,10 @@ _ROLE_CODE = {Role.LEFT_SHIN: 1, Role.RIGHT_SHIN: 2, Role.LEFT_WRIST: 3, Role.RI
 class Acquisition:
     """All sensors of a roster: serial connects, concurrent streams, one queue of raw notifications.
 
-    Use as ``async with Acquisition(roster, ...) as acq:`` then read ``acq.queue``; leaving the block stops
-    every stream and disconnects. Nothing here decodes: see :class:`~stridesync.live.LiveAnalyzer`.
+    Use as ``async with Acquisition(roster, ...) as acq:`` then read ``acq.queue``: items are
+    ``(arrival_s, serial, bytes)`` for data packets and ``(t4_s, serial, (t1_s, t2_us, t3_us, t4_s))`` for
+    time-sync exchanges, in arrival order. Leaving the block stops every stream and disconnects. Nothing
+    here decodes: see :class:`~stridesync.live.LiveAnalyzer`.
     """
 
     def __init__(self, roster: Roster, *, settings: LinkSettings | None = None, backend: type | None = None,
@@ -382,7 +384,11 @@ class Acquisition:
         self.clock = clock or (lambda: time.monotonic() - t0)
         self.queue: asyncio.Queue = asyncio.Queue()
         self._on_state = on_state or (lambda *a: None)
-        self._on_time_sync = on_time_sync or (lambda *a: None)
+        # by default a time-sync result joins the packets' queue, so the consumer sees every input in
+        # arrival order (an exchange applied ahead of a backlog of older packets would look like the
+        # sensor clock going backwards)
+        self._on_time_sync = on_time_sync or (
+            lambda serial, t1, t2, t3, t4: self.queue.put_nowait((t4, serial, (t1, t2, t3, t4))))
         self.links: dict[str, SensorLink] = {}
         self.unknown_devices: set[str] = set()
         self._tasks: list[asyncio.Task] = []
