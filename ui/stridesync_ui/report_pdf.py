@@ -16,7 +16,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QTextDocument
 
 from .report_doc import CONTENT_W, Columns, Document, FigureBlock, KeyNumbers, Paragraphs, Section, Table
-from .report_plots import FONT_FAMILY, INK
+from .report_plots import INK, _font
 from .report_text import NOT_MEASURED, esc
 
 PAGE_W, PAGE_H = 794, 1123
@@ -30,14 +30,6 @@ WEAK = "#D55E00"
 GAP = 10.0
 
 Painter = Callable[[QPainter, float, float], None]
-
-
-def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
-    f = QFont(FONT_FAMILY)
-    f.setPointSizeF(pt)
-    f.setBold(bold)
-    f.setItalic(italic)
-    return f
 
 
 @dataclass

@@ -9,13 +9,12 @@ phase of each limb within the stride, and per-lap figures (computed with the sam
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from stridesync.core.measures import LIMB_OF_LAG, weak_link
+from stridesync.core.measures import LIMB_OF_LAG, other_leg_contacts, weak_link
 from stridesync.model import LAG_NAMES, EventKind, Role, Side, Step
 
 from .report_data import ReportData
@@ -240,17 +239,7 @@ def phases(data: ReportData) -> dict[str, Phase]:
     own = [-100.0 * s.contact_time_s / s.stride_time_s for s in steps if s.contact_time_s is not None]
     if len(own) >= 2:
         out["own_contact"] = Phase(*circular(np.array(own)), len(own))
-    contacts = {side: sorted(e.time_s for e in data.events if e.role is side.shin and e.kind is EventKind.CONTACT)
-                for side in Side}
-    other = []
-    for s in steps:
-        if s.contact_time_s is None:
-            continue
-        c_s = s.time_s - s.contact_time_s
-        oc = contacts[s.stance_side.other]
-        k = bisect_left(oc, c_s)
-        if k < len(oc) and oc[k] < c_s + s.stride_time_s:
-            other.append(100.0 * (oc[k] - s.time_s) / s.stride_time_s)
+    other = [100.0 * (t_o - s.time_s) / s.stride_time_s for s, t_o in other_leg_contacts(steps, data.events)]
     if len(other) >= 2:
         out["other_contact"] = Phase(*circular(np.array(other)), len(other))
     return out

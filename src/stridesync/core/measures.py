@@ -195,15 +195,11 @@ def weak_link(steps: list[Step], targets: dict[str, float | None]) -> dict | Non
     }
 
 
-def pci(steps: list[Step], events: list[Event]) -> float | None:
-    """Phase Coordination Index (Plotnik 2007) over these steps, in %.
-
-    φ = 360° × (t_contact_O − t_contact_S) / stride_S, with t_contact_O the other leg's
-    contact inside the stance leg's stride.
-    """
+def other_leg_contacts(steps: list[Step], events: list[Event]) -> list[tuple[Step, float]]:
+    """Each step with the other leg's contact inside the stance leg's stride (steps without one are left out)."""
     idx = index_events(events)
     contacts = {side: [e.time_s for e in idx.get((side.shin, EventKind.CONTACT), [])] for side in Side}
-    phis = []
+    out = []
     for s in steps:
         if s.contact_time_s is None:
             continue
@@ -211,7 +207,17 @@ def pci(steps: list[Step], events: list[Event]) -> float | None:
         others = contacts[s.stance_side.other]
         k = bisect_left(others, c_s)
         if k < len(others) and others[k] < c_s + s.stride_time_s:
-            phis.append(360.0 * (others[k] - c_s) / s.stride_time_s)
+            out.append((s, others[k]))
+    return out
+
+
+def pci(steps: list[Step], events: list[Event]) -> float | None:
+    """Phase Coordination Index (Plotnik 2007) over these steps, in %.
+
+    φ = 360° × (t_contact_O − t_contact_S) / stride_S, with t_contact_O the other leg's
+    contact inside the stance leg's stride.
+    """
+    phis = [360.0 * (t_o - (s.time_s - s.contact_time_s)) / s.stride_time_s for s, t_o in other_leg_contacts(steps, events)]
     if len(phis) < 2:
         return None
     phis = np.array(phis)
