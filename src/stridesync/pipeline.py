@@ -6,7 +6,6 @@ per sensor, in blocks, into :class:`~stridesync.core.realtime.RealtimeCore`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -41,30 +40,19 @@ def blocks(recording: Recording, block_s: float) -> Iterator[list[tuple[Role, np
 
 def run_realtime(recording: Recording, *, config: DetectorConfig | None = None, block_s: float = 0.02,
                  sample_rates_hz: dict[Role, float] | None = None,
-                 on_block: Callable[[float, list[Event], list[Step]], None] | None = None,
-                 pace: float | None = None, core_out: dict | None = None) -> tuple[AnalysisResult, RealtimeCore]:
+                 on_block: Callable[[float, list[Event], list[Step]], None] | None = None
+                 ) -> tuple[AnalysisResult, RealtimeCore]:
     """Feed a recording to a fresh real-time core.
 
     Parameters
     ----------
     block_s : block length in seconds of data (20 ms is a typical BLE notification batch).
     on_block : called after each block with (data time, new events, new steps).
-    pace : if given, sleep so that data time runs at ``pace`` × wall-clock time.
     """
     rates = dict(sample_rates_hz or {r: s.sample_rate_hz for r, s in recording.items() if len(s) >= 2})
     core = RealtimeCore(rates, config=config)
-    if core_out is not None:  # lets a caller read rolling statistics while the run goes on
-        core_out["core"] = core
-    wall0 = time.monotonic()
-    t0 = None
     for group in blocks({r: s for r, s in recording.items() if r in rates}, block_s):
         t_last = max(float(t[-1]) for _, t, _ in group)
-        if t0 is None:
-            t0 = min(float(t[0]) for _, t, _ in group)
-        if pace:
-            ahead = (t_last - t0) / pace - (time.monotonic() - wall0)
-            if ahead > 0:
-                time.sleep(ahead)
         ev, st = core.push_many(group)
         if on_block is not None:
             on_block(t_last, ev, st)

@@ -418,7 +418,6 @@ class RealtimeCore:
         self._wonly_reported: dict[Role, set[int]] = {r: set() for r in self.wrists}
         # emitted event times for pairing
         self._times: dict[tuple[Role, EventKind], list[float]] = {}
-        self._pushes: list[tuple[float, Event, float, float]] = []  # heap-ish list sorted by time
         self._raws: list[RawStep] = []
         self._unscored: deque[RawStep] = deque()
         self._targets = zero_targets() if cfg.target_model == "together" else None
