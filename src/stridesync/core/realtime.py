@@ -97,6 +97,13 @@ class _Chan:
     yf: _Buf = field(default_factory=_Buf)
     z: _Buf = field(default_factory=_Buf)
     settled: int = 0  # global index: z is final below it
+    _decay: np.ndarray | None = None
+
+    def decay(self, fs: float) -> np.ndarray:
+        """exp(−decay_per_s × d / fs) for d = 0 … settle + 1 samples (cached)."""
+        if self._decay is None:
+            self._decay = np.exp(-self.decay_per_s * np.arange(self.settle + 2) / fs)
+        return self._decay
 
 
 class RoleStream:
@@ -321,9 +328,10 @@ class RoleStream:
         vals[s - lo:] = zb[0, ::-1][:hi - s]
         # bound on the edge transient: it starts at most at the signal's recent range and decays with
         # the slowest pole; a factor 10 covers the discretised filter and the pole pair's ringing
-        span = float(np.ptp(ch.yf.view(max(self.seg_start, e - 4 * ch.settle), e))) + 1e-3
-        d_s = (e - np.arange(s, hi)) / self.fs
-        margin[s - lo:] = 10.0 * span * np.exp(-ch.decay_per_s * d_s)
+        recent = ch.yf.view(max(self.seg_start, e - 4 * ch.settle), e)
+        span = float(recent.max() - recent.min()) + 1e-3
+        # decay[d] = exp(-rate × d samples): sample j sits e − j samples before the edge
+        margin[s - lo:] = (10.0 * span) * ch.decay(self.fs)[e - hi + 1:e - s + 1][::-1]
         return lo, hi, vals, margin
 
     def beaten_nearby(self, name: str, i: int, half_s: float, sign: float) -> bool:
