@@ -301,14 +301,14 @@ class RoleStream:
         ``extra_hops`` moves it later still, when a decision was too close to call.
 
         Returns ``(lo, hi, values, margin)``: ``margin`` bounds how far each provisional value may
-        still move (0 for final values): the edge transient of the backward pass, which decays like
-        the filter's slowest pole, scaled by the window's range.
+        still move (0 for final values; None when every value is final): the edge transient of the
+        backward pass, which decays like the filter's slowest pole, scaled by the window's range.
         """
         ch = self.chans[name]
         sid = self.seg.a[i - self.seg.base]
         if sid != self.seg_id or not self.seg_open:
             lo, hi = self.window(i, half_s)
-            return lo, hi, ch.z.view(lo, hi), np.zeros(hi - lo)
+            return lo, hi, ch.z.view(lo, hi), None
         if self.n == 0 or self.time(self.n - 1) <= self.time(i) + half_s:
             return None
         lo, hi = self.window(i, half_s)
@@ -318,9 +318,9 @@ class RoleStream:
         if e >= self.hop_next:
             return None
         fin = e - ch.settle
-        margin = np.zeros(hi - lo)
         if hi <= fin:
-            return lo, hi, ch.z.view(lo, hi), margin
+            return lo, hi, ch.z.view(lo, hi), None
+        margin = np.zeros(hi - lo)
         s = max(lo, fin, self.seg_start)
         y = ch.yf.view(s, e)
         zb, _ = dsp.sosfilt_rows(ch.sos, y[None, ::-1], ch.zi[None] * y[-1])
@@ -376,6 +376,8 @@ def _is_extreme(window: tuple[int, int, np.ndarray, np.ndarray], i: int, sign: f
     x = sign * vals
     v = x[i - lo]
     k = i - lo
+    if margin is None:  # all final: a plain comparison
+        return not ((k and x[:k].max() >= v) or (k + 1 < len(x) and x[k + 1:].max() > v))
     hi_b, lo_b = x + margin, x - margin
     if (k and lo_b[:k].max() >= v) or (k + 1 < len(x) and lo_b[k + 1:].max() > v):
         return False
