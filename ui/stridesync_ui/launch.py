@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
     roster's). ``screenshot`` with ``quit_after_s`` saves a grab of the window after that many seconds and
     quits (used by the README's screenshot and by tests).
     """
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not has_display and not os.environ.get("QT_QPA_PLATFORM"):
+        if screenshot is None:
+            from stridesync.errors import StrideSyncError
+            raise StrideSyncError("the dashboard needs a display (DISPLAY or WAYLAND_DISPLAY is not set); "
+                                  "`stridesync live` runs in the terminal, or use --screenshot to render offscreen")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -80,4 +88,6 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
     app.exec()
     if win.errors and status["code"] == 0 and replay is not None:
         status["code"] = 2
+    if status["code"] and win.errors and quit_after_s is not None:  # unattended: say it on the terminal too
+        print(f"stridesync dashboard: error: {win.errors[-1]}", file=sys.stderr)
     return status["code"]

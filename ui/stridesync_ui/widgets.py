@@ -359,10 +359,11 @@ class ReplayBar(QFrame):
             return
         dur = max(snap.duration_s, 1e-6)
         self.slider.setRange(0, int(dur * 10))
+        pos = min(max(snap.position_s or 0.0, 0.0), dur)  # the connection phase before the data reads 0:00
         if not self.slider.isSliderDown():
-            self.slider.setValue(int((snap.position_s or 0.0) * 10))
+            self.slider.setValue(int(pos * 10))
 
         def mmss(t: float) -> str:
             return f"{int(t // 60)}:{int(t % 60):02d}"
 
-        set_text(self.pos, f"{mmss(snap.position_s or 0.0)} / {mmss(dur)}")
+        set_text(self.pos, f"{mmss(pos)} / {mmss(dur)}")
