@@ -135,15 +135,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- live
-def _step_line(s) -> str:
-    return (f"{s.time_s:7.2f} {s.stance_side.value:>6} {_fmt(s.swing_lag_ms, '+.0f'):>6} "
+_LIMB_SHORT = {"left_shin": "L swing", "right_shin": "R swing", "left_wrist": "L arm", "right_wrist": "R arm"}
+
+
+def _weak_short(wl: dict | None) -> str:
+    """The weak link in a few characters: 'R swing +29'."""
+    if not wl:
+        return "—"
+    return f"{_LIMB_SHORT.get(wl['limb'], wl['limb'])} {wl['mean_dev_ms']:+.0f}"
+
+
+def _step_line(s, weak: str | None = None) -> str:
+    line = (f"{s.time_s:7.2f} {s.stance_side.value:>6} {_fmt(s.swing_lag_ms, '+.0f'):>6} "
             f"{_fmt(s.ipsi_arm_lag_ms, '+.0f'):>6} {_fmt(s.contra_arm_lag_ms, '+.0f'):>6} "
             f"{_fmt(s.sync_score):>5} {_fmt(s.cadence_spm):>9}")
+    return line if weak is None else f"{line}  {weak}"
 
 
-STEP_HEADER = (f"{'time s':>7} {'stance':>6} {'swing':>6} {'arm':>6} {'o.arm':>6} {'score':>5} {'steps/min':>9}")
+STEP_HEADER = (f"{'time s':>7} {'stance':>6} {'swing':>6} {'arm':>6} {'o.arm':>6} {'score':>5} {'steps/min':>9}"
+               f"  weak link (last 20 steps, ms)")
 STEP_LEGEND = ("Each line is one step: how late (+) or early (-), in ms, the other leg's swing, the stance-side arm\n"
-               "and the other arm peak against the stance leg's push; the sync score (100 = all together) and cadence.")
+               "and the other arm peak against the stance leg's push; the sync score (100 = all together), cadence,\n"
+               "and the limb furthest from its target over the last 20 steps.")
 
 
 def _health_line(h) -> str:
@@ -181,8 +194,9 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     state = {"n": 0, "last_health": 0.0}
 
     def on_update(events, steps, analyzer):
+        weak = _weak_short(analyzer.core.rolling().get("weak_link")) if steps else ""
         for st in steps:
-            print(_step_line(st), flush=True)
+            print(_step_line(st, weak), flush=True)
             state["n"] += 1
             if state["n"] % 10 == 0:
                 r = analyzer.core.rolling()
