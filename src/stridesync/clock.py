@@ -101,7 +101,9 @@ class ClockModel:
             Session seconds (float64), the shape of the input.
         """
         a = np.asarray(sensor_us)
-        if a.dtype.kind in "iu":
+        if a.dtype == np.int64:  # the usual case (packet sample times): no conversion copy
+            dx = (a - np.int64(self.ref_sensor_us)).astype(np.float64) * 1e-6
+        elif a.dtype.kind in "iu":
             dx = (a.astype(np.int64) - np.int64(self.ref_sensor_us)).astype(np.float64) * 1e-6
         else:
             dx = (a.astype(np.float64) - float(self.ref_sensor_us)) * 1e-6

@@ -190,11 +190,9 @@ class DataPacket:
         raw = np.frombuffer(data, dtype="<i2", offset=HEADER_SIZE).reshape(n, width)
         if raw.dtype != np.int16:  # big-endian host: make a native copy
             raw = raw.astype(np.int16)
-        obj = object.__new__(cls)  # the fields are already checked: skip __post_init__
-        for name, value in (("seq", seq), ("t0_us", t0_us), ("period_us", period_us),
-                            ("acc_range_g", acc), ("gyro_range_dps", gyro), ("raw", raw),
-                            ("fmt", fmt), ("version", version)):
-            object.__setattr__(obj, name, value)
+        obj = object.__new__(cls)  # the fields are already checked: skip __post_init__ (and frozen setattr)
+        obj.__dict__.update(seq=seq, t0_us=t0_us, period_us=period_us, acc_range_g=acc, gyro_range_dps=gyro,
+                            raw=raw, fmt=fmt, version=version)
         return obj
 
     def __bytes__(self) -> bytes:
