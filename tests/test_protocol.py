@@ -272,3 +272,33 @@ def test_decode_speed():
             DataPacket.from_bytes(b)
         best = min(best, time.perf_counter() - start)
     assert best < 0.05, f"{best * 1000:.1f} ms for 1000 packets"
+
+
+@st.composite
+def packet_like_blobs(draw):
+    """Valid packets, and valid packets with one header byte or the length disturbed, and noise."""
+    kind = draw(st.sampled_from(["valid", "byte", "length", "noise"]))
+    if kind == "noise":
+        return draw(st.binary(max_size=60))
+    data = bytearray(bytes(draw(data_packets())))
+    if kind == "byte":
+        data[draw(st.integers(0, 17))] = draw(st.integers(0, 255))
+    elif kind == "length":
+        data = data[: draw(st.integers(0, len(data) - 1))] if draw(st.booleans()) else data + b"\0\0"
+    return bytes(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(packet_like_blobs(), max_size=30))
+def test_batch_header_decoding_accepts_exactly_what_from_bytes_accepts(blobs):
+    from stridesync.protocol import decode_headers
+    h = decode_headers(blobs)
+    for i, b in enumerate(blobs):
+        try:
+            p = DataPacket.from_bytes(b)
+        except ProtocolError:
+            assert not h.ok[i]
+        else:
+            assert h.ok[i]
+            assert (h.seq[i], h.t0_us[i], h.period_us[i], h.n[i], h.acc_range_g[i], h.fmt[i]) == \
+                (p.seq, p.t0_us, p.period_us, p.n, p.acc_range_g, p.fmt)

@@ -311,7 +311,14 @@ class ClockSync:
         self._reject_since_x: float | None = None
         self._model: ClockModel | None = None
         self._line: tuple[float, float] | None = None  # (z at x = 0, drift) of the current model
-        self._t2: deque[tuple[int, float]] = deque(maxlen=48)  # recent (t2, round trip) of this connection
+        self._t2: deque[int] = deque(maxlen=48)  # recent t2 stamps of this connection (µs)
+        self._rtt: deque[float] = deque(maxlen=48)  # their round trips (s)
+        # the spacings between consecutive t2 (s, drift-corrected when added), whether each is usable
+        # (0 < d < 5 s) and whether it fits the interval ``_ok_for`` (kept incrementally: O(1) per exchange)
+        self._sp: deque[float] = deque(maxlen=47)
+        self._sp_valid: deque[bool] = deque(maxlen=47)
+        self._sp_ok: deque[bool] = deque(maxlen=47)
+        self._ok_for: float | None = None
         self._pending: deque[tuple[float, int, int, float]] = deque(maxlen=64)  # exchanges before c is known
         self._conn_given_s: float | None = None
         self.conn_interval_s: float | None = None
@@ -322,7 +329,7 @@ class ClockSync:
     def new_connection(self, conn_interval_s: float | None = None) -> "ClockSync":
         """Tell the estimator that the link was re-established (new event phase, maybe a new
         interval). ``conn_interval_s``: the interval, if the platform reports it."""
-        self._t2.clear()
+        self._clear_t2()
         self._pending.clear()
         self._conn_given_s = conn_interval_s
         self.conn_interval_s = conn_interval_s
@@ -357,7 +364,7 @@ class ClockSync:
             self._restart("the sensor clock went back by more than 1 s")
             return False
         if arrival_s - self._last_arrival_s > self.config.reconnect_gap_s and self._conn_given_s is None:
-            self._t2.clear()
+            self._clear_t2()
             self._pending.clear()
             self.conn_interval_s = None
         self._last_arrival_s = max(self._last_arrival_s, float(arrival_s))
@@ -385,6 +392,36 @@ class ClockSync:
         x = self._x(sensor_t_last_us)
         self._put(x, float(arrival_s) - x, sensor_t_last_us, arrival_s)
         return self
+
+    def add_packets(self, sensor_t_last_us: list[int], arrival_s: list[float]) -> list[ClockModel | None]:
+        """Add many packets in order; the model after each. Exactly ``add_packet`` per packet (a replay's
+        bulk path): the common case — same bin, not below the floor, no restart — runs inline, anything
+        else through :meth:`add_packet`."""
+        out: list[ClockModel | None] = []
+        append = out.append
+        c = self.config
+        gap_s, low, bin_s = c.reconnect_gap_s, -c.low_outlier_s, c.bin_s
+        for us, arr in zip(sensor_t_last_us, arrival_s):
+            ref, line, k0 = self.ref_us, self._line, self._k
+            if ref is not None and line is not None and k0 is not None:
+                x = (us - ref) * 1e-6
+                z = float(arr) - x
+                if (x >= self._last_x - 1.0 and (arr - self._last_arrival_s <= gap_s or self._conn_given_s is not None)
+                        and z - (line[0] + line[1] * x) >= low and math.floor(x / bin_s) == k0):
+                    self.n_packets += 1
+                    if arr > self._last_arrival_s:
+                        self._last_arrival_s = float(arr)
+                    self._reject_since_x = None
+                    if x > self._last_x:
+                        self._last_x = x
+                    key = z - self._drift * x
+                    if key < self._open[2]:
+                        self._open = (x, z, key)
+                    append(self._model)
+                    continue
+            self.add_packet(us, arr)
+            append(self._model)
+        return out
 
     def _put(self, x: float, z: float, sensor_us: int, arrival_s: float, trusted: bool = False) -> None:
         c = self.config
@@ -444,7 +481,7 @@ class ClockSync:
         x2 = self._x(t2_us)
         if len(self._up) == 0 or x2 > self._up.view()[-1, 0]:
             self._up.append(x2, float(t1_s) - x2)
-        self._t2.append((t2_us, rtt))
+        self._push_t2(t2_us, rtt)
         self._pending.append((float(t1_s), t2_us, t3_us, float(t4_s)))
         if self._conn_given_s is None:
             self.conn_interval_s = self._identify_interval()
@@ -464,76 +501,106 @@ class ClockSync:
             self._put(x3, float(t4_s) - x3, t3_us, t4_s)
         return self
 
+    def _clear_t2(self) -> None:
+        for q in (self._t2, self._rtt, self._sp, self._sp_valid, self._sp_ok):
+            q.clear()
+
+    def _fits(self, d: float, cand: float) -> bool:
+        """Whether spacing ``d`` (s) is a whole number of intervals ``cand`` within the tolerance."""
+        c = self.config
+        q = d / cand
+        return abs(q - round(q)) * cand <= c.interval_tol_s + c.max_drift_ppm * 1e-6 * d
+
+    def _push_t2(self, t2_us: int, rtt: float) -> None:
+        if self._t2:
+            d = (t2_us - self._t2[-1]) * 1e-6 * (1.0 + self._drift)
+            valid = 0.0 < d < 5.0
+            self._sp.append(d)
+            self._sp_valid.append(valid)
+            self._sp_ok.append(valid and self._ok_for is not None and self._fits(d, self._ok_for))
+        self._t2.append(t2_us)
+        self._rtt.append(rtt)
+
     def _identify_interval(self) -> float | None:
         """The connection interval: the largest multiple of 1.25 ms (BLE's unit) that the
         spacings of the recent ``t2`` stamps are whole multiples of (all of them, within
         ``interval_tol_s``: the sensor only ever receives at connection events) and that no
         round trip is shorter than (the answer waits one interval). A confirmed interval is kept
-        while it still fits; None while nothing is clear."""
+        while it still fits; None while nothing is clear.
+
+        Checking the confirmed interval costs O(1): each spacing's fit to it is kept as it arrives.
+        A full search (all candidates against all spacings) runs only when no interval is confirmed
+        or the confirmed one stops fitting."""
         c = self.config
         if len(self._t2) < c.min_exchanges_for_interval:
             return None
-        a = np.array(self._t2, dtype=np.float64)
-        d = np.diff(a[:, 0]) * 1e-6 * (1.0 + self._drift)
-        d = d[(d > 0) & (d < 5.0)]
-        if len(d) < c.min_exchanges_for_interval - 1:
+        n_valid = sum(self._sp_valid)
+        if n_valid < c.min_exchanges_for_interval - 1:
             return None
-        rtt_min = float(np.min(a[:, 1]))
-
-        def fit(cands: np.ndarray) -> np.ndarray:
-            q = d[None, :] / cands[:, None]
-            err = np.abs(q - np.round(q)) * cands[:, None]
-            tol = c.interval_tol_s + c.max_drift_ppm * 1e-6 * d[None, :]
-            return (err <= tol).mean(axis=1)
-
+        rtt_min = min(self._rtt)
         cur = self.conn_interval_s
-        if cur is not None and cur <= rtt_min and fit(np.array([cur]))[0] >= c.interval_fit_frac:
-            return cur
+        if cur is not None and cur <= rtt_min:
+            if self._ok_for != cur:
+                self._ok_for = cur
+                self._sp_ok = deque((v and self._fits(d, cur) for d, v in zip(self._sp, self._sp_valid)), maxlen=47)
+            if sum(self._sp_ok) / n_valid >= c.interval_fit_frac:
+                return cur
         units = np.arange(int(round(min(c.max_conn_interval_s, rtt_min) / 1.25e-3)), 5, -1)  # largest first
         if len(units) == 0:
             return None
+        d = np.array(self._sp)[np.array(self._sp_valid, dtype=bool)]
         cands = units * 1.25e-3
-        ok = np.flatnonzero(fit(cands) >= c.interval_fit_frac)
+        q = d[None, :] / cands[:, None]
+        err = np.abs(q - np.round(q)) * cands[:, None]
+        tol = c.interval_tol_s + c.max_drift_ppm * 1e-6 * d[None, :]
+        ok = np.flatnonzero((err <= tol).mean(axis=1) >= c.interval_fit_frac)
         return float(cands[ok[0]]) if len(ok) else None
 
     # -- fitting ------------------------------------------------------------------------------
 
     def _fit(self) -> None:
+        # The bins are in increasing x, so the oldest and newest thirds are a prefix and a suffix:
+        # slices instead of masks (the same arithmetic on the same elements, fewer array passes).
         c = self.config
-        if len(self._bins) == 0:
+        bins = self._bins
+        if len(bins) == 0:
             return
-        x_end = float(self._bins.view()[-1, 0])
-        self._bins.drop_before(x_end - c.window_s)
+        x_end = float(bins.a[bins.n - 1, 0])
+        bins.drop_before(x_end - c.window_s)
         self._up.drop_before(x_end - c.window_s)
-        b = self._bins.view()
+        b = bins.view()
         xs, zs = b[:, 0], b[:, 1]
-        span = float(xs[-1] - xs[0])
+        span = x_end - float(xs[0])
         if span < c.min_span_s and self._model is None:
             return
         max_d = c.max_drift_ppm * 1e-6
         drift = self._drift
+        third = span / 3.0
         if span >= c.min_slope_span_s:
             # the chord between the floors of the oldest and newest thirds: a baseline of at
             # least a third of the window, so the slope is not that of a short hull edge
-            lo_sel = xs <= xs[0] + span / 3.0
-            hi_sel = xs >= x_end - span / 3.0
+            n0 = int(xs.searchsorted(float(xs[0]) + third, "right"))
+            n1 = int(xs.searchsorted(x_end - third, "left"))
+            x_lo, z_lo_, x_hi, z_hi = xs[:n0], zs[:n0], xs[n1:], zs[n1:]
             for _ in range(2):  # the floor point of a third depends on the detrend
-                zd = zs - drift * xs
-                i0 = int(np.argmin(np.where(lo_sel, zd, np.inf)))
-                i1 = int(np.argmin(np.where(hi_sel, zd, np.inf)))
-                drift = min(max((zs[i1] - zs[i0]) / (xs[i1] - xs[i0]), -max_d), max_d)
+                i0 = int((z_lo_ - drift * x_lo).argmin())
+                i1 = int((z_hi - drift * x_hi).argmin())
+                drift = min(max((float(z_hi[i1]) - float(z_lo_[i0])) / (float(x_hi[i1]) - float(x_lo[i0])), -max_d), max_d)
         # the floor at the newest bin, from the points of the newest third (or ``min_span_s``)
-        rec = xs >= x_end - max(span / 3.0, c.min_span_s)
         x_t = x_end
-        z_fl = float(np.min(zs[rec] + drift * (x_t - xs[rec])))
+        nr = int(xs.searchsorted(x_end - max(third, c.min_span_s), "left"))
+        h = zs + drift * (x_t - xs)  # every bin's floor point carried to x_t along the drift
+        z_fl = float(h[nr:].min())
         z0 = z_fl - c.downlink_floor_s
         unc = math.inf
         if len(self._up):
             u = self._up.view()
-            z_lo = float(np.max(u[:, 1] + drift * (x_t - u[:, 0]))) + c.uplink_floor_s
+            z_lo = float((u[:, 1] + drift * (x_t - u[:, 0])).max()) + c.uplink_floor_s
             unc = max(z0 - z_lo, 0.0)
-        h = zs + drift * (x_t - xs) - z_fl
-        resid = float(np.partition(h, len(h) // 2)[len(h) // 2])
+        h -= z_fl
+        m = len(h) // 2
+        h.partition(m)
+        resid = float(h[m])
         self._drift = drift
         self._line = (z0 - drift * x_t, drift)
         assert self.ref_us is not None

@@ -18,7 +18,7 @@ from .clock import ClockSync
 from .core.config import DetectorConfig
 from .core.realtime import RealtimeCore
 from .model import Event, Role, Step
-from .protocol import DataPacket, ProtocolError
+from .protocol import SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,10 @@ class LiveAnalyzer:
             s.malformed += 1
             log.debug("%s: malformed packet: %s", key, exc)
             return [], []
+        if pkt.t0_us >= SENSOR_TIME_LIMIT_US:
+            s.malformed += 1
+            log.debug("%s: sensor time %d us is beyond any plausible uptime", key, pkt.t0_us)
+            return [], []
         if s.last_t0_us is not None and pkt.t0_us <= s.last_t0_us:
             if pkt.t0_us + 10_000_000 < s.last_t0_us:  # the sensor rebooted: its clock restarted
                 log.warning("%s: sensor clock restarted; re-estimating its clock", key)
@@ -154,7 +158,7 @@ class LiveAnalyzer:
         if self.sink is not None:
             self.sink.exchange(key, t1_s, t2_us, t3_us, t4_s)
         s = self.sensors.get(key)
-        if s is not None:
+        if s is not None and max(t2_us, t3_us) < SENSOR_TIME_LIMIT_US:
             s.clock.add_exchange(t1_s, t2_us, t3_us, t4_s)
 
     def set_state(self, key: str, state: str, *, battery_pct: int | None = None, rssi: int | None = None) -> None:

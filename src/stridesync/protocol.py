@@ -34,6 +34,10 @@ ATT_OVERHEAD = 3
 ACC_RANGES_G = (2, 4, 8, 16, 32)
 GYRO_RANGES_DPS = (0, 125, 250, 500, 1000, 2000, 4000)
 
+#: sensor times at or beyond this (µs; ~146,000 years of uptime) can only be corruption. The wire format's
+#: u64 allows them; the host's int64 sample-time arithmetic and SQLite's INTEGER do not, so the host treats
+#: a packet or TIME_SYNC answer carrying one as malformed.
+SENSOR_TIME_LIMIT_US = 1 << 62
 _HEADER = struct.Struct("<BBHQHBBH")
 _CONFIG = struct.Struct("<BB3sHBHBB8sBB")
 _U64 = struct.Struct("<Q")
@@ -217,6 +221,45 @@ class DataPacket:
     def sample_times_us(self) -> np.ndarray:
         """(n,) int64 sensor-clock times, µs: ``t0_us + k × period_us``."""
         return np.int64(self.t0_us) + np.arange(self.n, dtype=np.int64) * self.period_us
+
+
+_HEADER_DTYPE = np.dtype([("version", "u1"), ("fmt", "u1"), ("seq", "<u2"), ("t0_us", "<u8"), ("period_us", "<u2"),
+                          ("n", "u1"), ("acc", "u1"), ("gyro", "<u2")])
+assert _HEADER_DTYPE.itemsize == HEADER_SIZE
+
+
+@dataclass(frozen=True)
+class HeaderBatch:
+    """Headers of many data packets, decoded at once (:func:`decode_headers`). Arrays, one entry per packet;
+    fields of packets that are not ``ok`` are meaningless."""
+
+    ok: np.ndarray  # bool: DataPacket.from_bytes would accept the packet
+    seq: np.ndarray
+    t0_us: np.ndarray  # uint64
+    period_us: np.ndarray
+    n: np.ndarray
+    acc_range_g: np.ndarray
+    fmt: np.ndarray
+
+
+def decode_headers(datas: list) -> HeaderBatch:
+    """Decode and check the headers of many data packets at once: ``ok`` is exactly where
+    :meth:`DataPacket.from_bytes` would not raise (the same checks, vectorised)."""
+    m = len(datas)
+    lens = np.fromiter(map(len, datas), dtype=np.int64, count=m)
+    long = lens >= HEADER_SIZE
+    h = np.zeros(m, dtype=_HEADER_DTYPE)
+    if long.any():
+        h[long] = np.frombuffer(b"".join([bytes(d[:HEADER_SIZE]) for d, x in zip(datas, long.tolist()) if x]),
+                                dtype=_HEADER_DTYPE)
+    fmt, gyro = h["fmt"], h["gyro"]
+    width = np.where(fmt == FMT_ACC, 3, 6)
+    ok = (long & (h["version"] == PROTOCOL_VERSION) & np.isin(fmt, (FMT_ACC, FMT_ACC_GYRO))
+          & (h["period_us"] >= 1) & np.isin(h["acc"], ACC_RANGES_G)
+          & ((fmt == FMT_ACC) == (gyro == 0)) & np.isin(gyro, GYRO_RANGES_DPS)
+          & (h["n"] >= 1) & (lens == HEADER_SIZE + 2 * width * h["n"].astype(np.int64)))
+    return HeaderBatch(ok, h["seq"].copy(), h["t0_us"].copy(), h["period_us"].copy(), h["n"].copy(),
+                       h["acc"].copy(), fmt.copy())
 
 
 def _check_header(version: int, fmt: int, seq: int, t0_us: int, period_us: int, acc: int,

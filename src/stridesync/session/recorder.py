@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import DetectorConfig
-from ..protocol import HEADER_SIZE, _HEADER
+from ..protocol import _HEADER, HEADER_SIZE, SENSOR_TIME_LIMIT_US
 from .store import Kind, SensorInfo, _one_line, _upsert_sensor, create_session, put_results, set_meta
 
 log = logging.getLogger(__name__)
@@ -200,9 +200,11 @@ class Recorder:
                     sensor_us = n = None
                     if len(payload) >= HEADER_SIZE:
                         h = _HEADER.unpack_from(payload, 0)
-                        sensor_us, n = h[3], h[5]
+                        sensor_us, n = (h[3] if h[3] < SENSOR_TIME_LIMIT_US else None), h[5]
                     rows.append((kind, t_s, self._sensor_id(key), sensor_us, n, payload, None, None, None, None, None, None, None))
                 elif kind == Kind.EXCHANGE:
+                    if max(payload[1], payload[2]) >= SENSOR_TIME_LIMIT_US:
+                        continue  # impossible sensor times: the analyser ignores such an exchange too
                     rows.append((kind, t_s, self._sensor_id(key), None, None, None, *payload, None, None, None))
                 elif kind == Kind.STATE:
                     rows.append((kind, t_s, self._sensor_id(key), None, None, None, None, None, None, None, *payload))

@@ -31,6 +31,7 @@ import numpy as np
 from ..core.config import DetectorConfig
 from ..core.realtime import RealtimeCore
 from ..live import LiveAnalyzer
+from ..live_bulk import feed_recorded
 from ..model import Event, Recording, Role, RoleSamples, Step
 from .store import Kind, Session, SessionError
 
@@ -251,6 +252,8 @@ class Replay:
 
     def run(self) -> ReplayResult:
         """Replay to the end (or until :meth:`stop`); returns the results. Blocks the calling thread."""
+        if self.speed is None and self.session.source != "import" and not (self.before_input or self.after_input):
+            return self._run_bulk()
         wall_start = time.monotonic()
         n = len(self._times)
         fast = self.speed is None
@@ -304,6 +307,32 @@ class Replay:
             ev, st = a.core.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
+        return self._result(a, wall_start)
+
+    def _run_bulk(self) -> ReplayResult:
+        """As fast as possible, no per-input hooks: the analyser's bulk path (same results, see
+        :mod:`stridesync.live_bulk`)."""
+        wall_start = time.monotonic()
+        a = LiveAnalyzer(self._rates, config=self.config)
+        if self.capture_samples:
+            a.core = _CoreTap(a.core, batch=False, capture=True)
+        on_update, on_progress = self.on_update, self.on_progress
+
+        def on_chunk(ev: list[Event], st: list[Step], t: float) -> None:
+            self.position_s = t
+            if on_update is not None and (ev or st):
+                on_update(ev, st, a)
+            if on_progress is not None:
+                on_progress(t)
+
+        finished = feed_recorded(a, self._cols, on_chunk=on_chunk, should_stop=lambda: self._stop)
+        if not finished and not self._stop:  # a recording cut short (crash): end as live would have
+            ev, st = a.finish()
+            if on_update is not None and (ev or st):
+                on_update(ev, st, a)
+        return self._result(a, wall_start)
+
+    def _result(self, a: Any, wall_start: float) -> ReplayResult:
         core = a.core._core if isinstance(a.core, _CoreTap) else a.core
         samples: Recording = {}
         if self.capture_samples and isinstance(a.core, _CoreTap):

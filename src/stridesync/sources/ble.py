@@ -33,7 +33,7 @@ from stridesync_fw import packets as P
 
 from ..errors import StrideSyncError
 from ..model import Role
-from ..protocol import Advert, Command, ConfigRecord, ProtocolError, Response
+from ..protocol import SENSOR_TIME_LIMIT_US, Advert, Command, ConfigRecord, ProtocolError, Response
 from ..roster import Mounting, Roster
 
 log = logging.getLogger(__name__)
@@ -359,6 +359,8 @@ class SensorLink:
             raise ProtocolError(f"sensor {self.serial}: bad TIME_SYNC response")
         t2 = int.from_bytes(resp.payload[8:16], "little")
         t3 = int.from_bytes(resp.payload[16:24], "little")
+        if max(t2, t3) >= SENSOR_TIME_LIMIT_US:
+            raise ProtocolError(f"sensor {self.serial}: TIME_SYNC answer with an impossible sensor time")
         self.on_time_sync(self.serial, t1, t2, t3, t4)
 
 
