@@ -229,7 +229,7 @@ class _Ring:
 
     def drop_before(self, x: float) -> None:
         """Drop the rows whose first column is below ``x`` (rows are in increasing order)."""
-        self.i += int(np.searchsorted(self.a[self.i:self.n, 0], x))
+        self.i += int(self.a[self.i:self.n, 0].searchsorted(x))
 
     def view(self) -> np.ndarray:
         return self.a[self.i:self.n]

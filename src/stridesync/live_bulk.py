@@ -129,11 +129,12 @@ class _SensorPass:
         pk_obs = np.flatnonzero(is_pk)  # observation position of each accepted packet
         breaks = sorted(set(np.flatnonzero(~is_pk).tolist()) | {int(pk_obs[j]) for j in reboot_at})
         cur = 0
+        j0 = 0  # packets before position cur
         n_obs = len(order)
         for b in [*breaks, n_obs]:
             if b > cur:  # a run of packets: in bulk
-                j0 = int(np.searchsorted(pk_obs, cur))  # packets before position cur
                 ms = clock.add_packets(tl[j0:j0 + b - cur], arr_l[j0:j0 + b - cur])
+                j0 += b - cur
                 models += ms
                 has_model[cur:b] = [m is not None for m in ms]
             if b == n_obs:
@@ -195,11 +196,11 @@ class _SensorPass:
         self.rel = _Released(rel_g, t_last_us[r], last, t_s_take(t_s, rel_g), n_r, times, acc)
 
     def last_arrival_before(self, g: int) -> float | None:
-        k = int(np.searchsorted(self.g_accepted, g)) - 1
+        k = int(self.g_accepted.searchsorted(g)) - 1
         return float(self.arrival[k]) if k >= 0 else None
 
     def model_before(self, g: int) -> bool:
-        k = int(np.searchsorted(self.obs_g, g)) - 1
+        k = int(self.obs_g.searchsorted(g)) - 1
         return bool(self.obs_has_model[k]) if k >= 0 else False
 
     def streamed_between(self, g0: int, g1: int) -> bool:
@@ -274,7 +275,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
         blocks = []
         for key, p in passes.items():
             r, s = p.rel, p.s
-            hi = int(np.searchsorted(r.g, g_end))
+            hi = int(r.g.searchsorted(g_end))
             lo = r.pos
             if hi <= lo:
                 continue

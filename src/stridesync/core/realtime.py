@@ -215,12 +215,13 @@ class RoleStream:
             if batch:
                 ch.settled = batch[-1] - ch.settle
                 width = self.hop + ch.settle
-                # the rows are windows of yf at hop-spaced ends: a strided view, no gather
-                first = batch[0] - width - ch.yf.base
-                span = ch.yf.a[first:first + width + self.hop * (len(batch) - 1)]
-                step = span.strides[0]
-                rows = np.lib.stride_tricks.as_strided(span, shape=(len(batch), width), strides=(self.hop * step, step),
-                                                       writeable=False)[:, ::-1]
+                # the rows are windows of yf at hop-spaced ends: a strided view, no gather (the ndarray
+                # constructor checks the bounds, and costs a fraction of as_strided's bookkeeping)
+                buf = ch.yf.a
+                size = buf.itemsize
+                rows = np.ndarray((len(batch), width), dtype=buf.dtype, buffer=buf,
+                                  offset=(batch[0] - width - ch.yf.base) * size,
+                                  strides=(self.hop * size, size))[:, ::-1]
                 zb, _ = dsp.sosfilt_rows(ch.sos, rows, ch.zi[None] * rows[:, :1, None])
                 out = zb[:, ch.settle:][:, ::-1]
                 # consecutive hops finalise adjacent stretches: write them in one go when they are
@@ -344,8 +345,7 @@ class RoleStream:
         lo, hi = self.window(i, half_s)
         hi = min(hi, self.chans[name].settled)
         x = sign * z.view(lo, hi)
-        v = x[i - lo]
-        return bool((i > lo and x[:i - lo].max() >= v) or (i + 1 < hi and x[i - lo + 1:].max() > v))
+        return _beaten(x, i - lo, x[i - lo])
 
     def refined(self, name: str, i: int) -> tuple[float, float]:
         """Same parabola as the reference (``Prepared.refined``)."""
@@ -357,7 +357,7 @@ class RoleStream:
 
     def index_at(self, t: float) -> int:
         """Global index of the first sample at or after t (among those kept)."""
-        return int(np.searchsorted(self.t.view(self.t.base, self.n), t, side="left")) + self.t.base
+        return int(self.t.view(self.t.base, self.n).searchsorted(t, side="left")) + self.t.base
 
 
 @dataclass
@@ -377,13 +377,27 @@ def _is_extreme(window: tuple[int, int, np.ndarray, np.ndarray], i: int, sign: f
     v = x[i - lo]
     k = i - lo
     if margin is None:  # all final: a plain comparison
-        return not ((k and x[:k].max() >= v) or (k + 1 < len(x) and x[k + 1:].max() > v))
-    hi_b, lo_b = x + margin, x - margin
-    if (k and lo_b[:k].max() >= v) or (k + 1 < len(x) and lo_b[k + 1:].max() > v):
+        return not _beaten(x, k, v)
+    x_k = x[k]
+    lo_b = x - margin
+    lo_b[k] = x_k  # the candidate itself is compared with its value, not its bounds
+    if _beaten(lo_b, k, v):
         return False
-    if (k and hi_b[:k].max() >= v) or (k + 1 < len(x) and hi_b[k + 1:].max() > v):
+    hi_b = x + margin
+    hi_b[k] = x_k
+    if _beaten(hi_b, k, v):
         return None
     return True
+
+
+def _beaten(x: np.ndarray, k: int, v: float) -> bool:
+    """Some value before k is >= v, or some value after k is > v (x[k] <= v).
+
+    One pass: if the maximum exceeds v, something other than k beats it; if it equals v, it beats it
+    exactly when its first occurrence lies before k. (Same answer as two slice maxima, NaN aside.)"""
+    j = int(x.argmax())
+    m = x[j]
+    return bool(m > v or (m == v and j < k))
 
 
 class RealtimeCore:
@@ -657,8 +671,8 @@ class RealtimeCore:
             for kind, name, (a, b), sign in ((EventKind.PUSH, "ay", cfg.push_window, -1.0),
                                             (EventKind.SWING, "ax", cfg.swing_window, 1.0)):
                 ta = st.t.view(st.t.base, st.n)
-                lo = int(np.searchsorted(ta, t0 + a * T, side="left")) + st.t.base
-                hi = int(np.searchsorted(ta, t0 + b * T, side="right")) + st.t.base
+                lo = int(ta.searchsorted(t0 + a * T, side="left")) + st.t.base
+                hi = int(ta.searchsorted(t0 + b * T, side="right")) + st.t.base
                 if st.settled(name) < hi + 1:
                     return progressed
                 jobs.append((kind, name, lo, hi, sign))
@@ -668,7 +682,7 @@ class RealtimeCore:
                 if hi <= lo:
                     continue
                 z = st.chans[name].z
-                j = lo + int(np.argmax(sign * z.view(lo, hi)))
+                j = lo + int((sign * z.view(lo, hi)).argmax())
                 te, amp = st.refined(name, j)
                 self._emit(Event(role, kind, te, amp, k))
         return progressed
@@ -759,7 +773,7 @@ class RealtimeCore:
                 ta, ia, ka, ampa, sega = fwd[k - 1]
                 if sega == seg and cfg.stride_min_s <= tf - ta <= cfg.stride_max_s:
                     seg_vals = z.view(ia, c.i + 1)
-                    j = ia + 1 + int(np.argmax(seg_vals[1:-1]))
+                    j = ia + 1 + int(seg_vals[1:-1].argmax())
                     tb, ampb = st.refined("ay", j)
                     back = Event(role, EventKind.ARM_BACK, tb, ampb, ka)
                     if self.shins:

@@ -401,18 +401,32 @@ class Session:
             last = rows[-1][0]
 
     def columns(self) -> dict[str, list]:
-        """All inputs as column lists in ``seq`` order (the fast path for replays)."""
+        """All inputs as column lists in ``seq`` order (the fast path for replays): ``kind``, ``t_s``,
+        ``sensor`` (serial), ``data``, and the exchange and state fields (None where they do not apply)."""
         try:
-            cur = self._con.execute("SELECT kind, t_s, sensor, data, t1_s, t2_us, t3_us, t4_s, state, battery_pct, rssi, n"
-                                    " FROM inputs ORDER BY seq")
-            rows = cur.fetchall()
+            # the packets' four columns for every row, then the few other rows' own fields: fetching
+            # eight mostly-NULL columns for every packet costs more than the second query
+            rows = self._con.execute("SELECT kind, t_s, sensor, data FROM inputs ORDER BY seq").fetchall()
+            lo, hi = self._con.execute("SELECT min(seq), max(seq) FROM inputs").fetchone()
+            extra = self._con.execute("SELECT seq, t1_s, t2_us, t3_us, t4_s, state, battery_pct, rssi FROM inputs"
+                                      " WHERE kind != ? ORDER BY seq", (Kind.PACKET,)).fetchall()
+            seqs = None
+            if rows and hi - lo + 1 != len(rows):  # rows were deleted: positions by lookup
+                seqs = {q: i for i, (q,) in enumerate(self._con.execute("SELECT seq FROM inputs ORDER BY seq"))}
         except sqlite3.DatabaseError as exc:
             raise SessionError(f"session file {self.path} is corrupt ({_one_line(exc)})") from None
-        names = ("kind", "t_s", "sensor", "data", "t1_s", "t2_us", "t3_us", "t4_s", "state", "battery_pct", "rssi", "n")
+        names = ("kind", "t_s", "sensor", "data")
         cols = list(zip(*rows)) if rows else [()] * len(names)
-        out = {k: list(v) for k, v in zip(names, cols)}
+        out: dict[str, list] = {k: list(v) for k, v in zip(names, cols)}
         ids = self.sensor_ids
         out["sensor"] = [ids.get(i) for i in out["sensor"]]
+        more = ("t1_s", "t2_us", "t3_us", "t4_s", "state", "battery_pct", "rssi")
+        for k in more:
+            out[k] = [None] * len(rows)
+        for r in extra:
+            i = r[0] - lo if seqs is None else seqs[r[0]]
+            for k, v in zip(more, r[1:]):
+                out[k][i] = v
         return out
 
     def packets(self) -> Iterator[tuple[float, str, bytes]]:
