@@ -9,12 +9,15 @@ real-time core, as :func:`stridesync.pipeline.run_realtime` does.
 Pacing: real time times ``speed``, or as fast as possible (``speed=None``). :meth:`Replay.pause`,
 :meth:`Replay.resume`, :meth:`Replay.seek` and :meth:`Replay.stop` may be called from another thread
 (a dashboard's). A seek restarts from the beginning and fast-forwards to the target without pacing or
-callbacks: the state at any instant depends only on the inputs before it, so a seek is deterministic.
+callbacks (through the analyser's bulk path for recorded live sessions): the state at any instant depends
+only on the inputs before it, so a seek is deterministic.
 
-As fast as possible, the core receives the decoded samples in batches of about a second (flushed
-before every gap declaration and at the end). The core's results do not depend on how its input is
-split into blocks (its defining chunk-invariance property, tested in ``tests/test_core.py``), and the
-replay tests check that these replays equal the live results exactly.
+As fast as possible without per-input hooks, a recorded live session goes through the analyser's bulk
+path (:func:`stridesync.live_bulk.feed_recorded`: each sensor decoded and clock-aligned in one pass, the
+core fed in chunks of seconds); with hooks, input by input with the core's pushes batched to about a
+second (flushed before every gap declaration and at the end). The core's results do not depend on how
+its input is split into blocks (its defining chunk-invariance property, tested in
+``tests/test_core.py``), and the replay tests check that these replays equal the live results exactly.
 """
 
 from __future__ import annotations
@@ -158,6 +161,7 @@ class Replay:
             self._load_samples()
         else:
             self._load_inputs()
+        self._times_arr: np.ndarray | None = None
         self.t_start_s = self._times[0] if self._times else 0.0
         self.t_end_s = self._times[-1] if self._times else 0.0
 
@@ -272,6 +276,8 @@ class Replay:
                 a = self._new_analyzer(batch=fast)
                 self._finished = False
                 i = 0
+                if self.session.source != "import":  # everything before the target in bulk: same state
+                    i = self._bulk_forward(a, target)
                 while i < n and times[i] < target:
                     apply(a, i)
                     i += 1
@@ -308,6 +314,28 @@ class Replay:
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
         return self._result(a, wall_start)
+
+    def _bulk_forward(self, a: Any, target: float) -> int:
+        """Feed a fresh analyser every input before the first one at or after ``target`` through the bulk
+        path (:mod:`stridesync.live_bulk`: the analyser ends in the state the per-input path would leave);
+        the hooks see the new analyser once, then once per chunk. Returns the index of the next input."""
+        if self._times_arr is None:
+            self._times_arr = np.asarray(self._times, dtype=np.float64)
+        at = np.flatnonzero(self._times_arr >= target)
+        k = int(at[0]) if len(at) else len(self._times)
+        if k == 0:
+            return 0
+        if self.before_input is not None:
+            self.before_input(a, self._times[0])
+        after = self.after_input
+
+        def on_chunk(ev: list[Event], st: list[Step], t: float) -> None:
+            if after is not None:
+                after(a, t)
+
+        cols = {key: col[:k] for key, col in self._cols.items()}
+        self._finished = feed_recorded(a, cols, on_chunk=on_chunk, should_stop=lambda: self._stop)
+        return k
 
     def _run_bulk(self) -> ReplayResult:
         """As fast as possible, no per-input hooks: the analyser's bulk path (same results, see
