@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from stridesync.model import LAG_NAMES, Role  # noqa: E402
 from stridesync.sim import SimParams, simulate  # noqa: E402
@@ -72,9 +72,12 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     links = {r: LinkModel(interval_s=0.02, seed=k) for k, r in enumerate(Role)}
     links[Role.RIGHT_SHIN] = LinkModel(interval_s=0.02, drops=((drop_at, drop_s),), seed=9)
     params = SimParams(duration_s=60.0, standing_start_s=1.0, standing_end_s=5.0, swing_lag_ms=30.0)
-    w = DashboardWindow(virtual=True, seconds=40.0, settings=settings, live_kwargs={"links": links, "sim_params": params})
+    fleets = []
+    w = DashboardWindow(virtual=True, seconds=40.0, settings=settings,
+                        live_kwargs={"links": links, "sim_params": params, "on_fleet": fleets.append})
     qtbot.addWidget(w)
     w.show()
+    assert not any(b.isEnabled() for b in w.sensors.identify.values())  # nothing to blink before a session
     record = live_supports_recording()
     if record:
         settings.setValue("session_dir", str(tmp_path / "sessions"))
@@ -98,6 +101,15 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     assert "steps" in w.windowTitle()
     assert w.sensors.cells[Role.LEFT_SHIN]["state"].text() == "streaming"
     assert w.sensors.cells[Role.LEFT_SHIN]["rate"].text().endswith("Hz")
+
+    # which sensor is which: Identify makes that virtual sensor's LED blink (IDENTIFY over the real bleak API)
+    button = w.sensors.identify[Role.LEFT_WRIST]
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    sensor = fleets[0].sensors[Role.LEFT_WRIST]
+    qtbot.waitUntil(lambda: bool(sensor.identify_log) and "LED blinking" in w.statusBar().currentMessage(), timeout=5000)
+    assert sensor.identify_log[-1][1] == 5 and sensor.serial in w.statusBar().currentMessage()
+    assert not any(s.identify_log for r, s in fleets[0].sensors.items() if r is not Role.LEFT_WRIST)
 
     # the right shin walks out of range: shown at once, in words, in the banner, the panel and the title
     qtbot.waitUntil(lambda: w.alert.isVisible() and "RIGHT SHIN" in w.alert.text(), timeout=int((drop_at + 8) * 1000))

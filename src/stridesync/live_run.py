@@ -39,6 +39,7 @@ class LiveOptions:
     on_update: Callable[[list[Event], list[Step], "LiveAnalyzer"], None] | None = None
     on_fleet: Callable[[object], None] | None = None  # virtual mode: called with the VirtualFleet once it is up
     on_start: Callable[["LiveAnalyzer"], None] | None = None  # called with the analyzer before any sensor connects
+    on_acquisition: Callable[[object], None] | None = None  # called with the Acquisition once its links are up
     link_settings: object | None = None  # stridesync.sources.ble.LinkSettings
     stop: asyncio.Event | None = None
     sample_rate_hz: float = 200.0
@@ -117,6 +118,8 @@ async def run_live(opts: LiveOptions) -> LiveResult:
         acq = Acquisition(roster, backend=backend, scanner_backend=scanner_backend, clock=clock, on_state=on_state,
                           settings=opts.link_settings)
         async with acq:
+            if opts.on_acquisition is not None:
+                opts.on_acquisition(acq)
             deadline = clock() + opts.seconds
             next_tick = clock()
             if recorder is not None:

@@ -120,6 +120,7 @@ class DashboardWindow(QMainWindow):
         left.addWidget(self.legend)
         self.sensors = SensorPanel()
         self.sensors.sigScan.connect(self.scan_sensors)
+        self.sensors.sigIdentify.connect(self.identify_sensor)
         left.addWidget(self.sensors)
         body.addLayout(left, 11)
         self.sync = SyncPanel()
@@ -211,6 +212,7 @@ class DashboardWindow(QMainWindow):
         self._exports_enabled()
         source.bridge.sigSnapshot.connect(self._on_snapshot)
         source.bridge.sigError.connect(self.show_error)
+        source.bridge.sigNotice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         source.bridge.sigFinished.connect(lambda s=source: self._on_finished(s))
 
     def start_live(self) -> None:
@@ -357,6 +359,25 @@ class DashboardWindow(QMainWindow):
             self._exports_enabled()
             self.sensors.scan.setEnabled(True)
             self._title()
+
+    def identify_sensor(self, role: Role, seconds: int = 5) -> bool:
+        """Blink the LED of the sensor worn as ``role`` (live sessions). The answer shows in the status line."""
+        src = self.source
+        row = next((r for r in (self.snap.sensors if self.snap is not None else ()) if r.role == role), None)
+        words = ROLE_WORDS[role]
+        if not isinstance(src, LiveWorker) or not src.running or row is None:
+            self.statusBar().showMessage(f"{words}: identify works while a live session is connected", 10000)
+            return False
+
+        def done(error: str | None, src=src, key=row.key) -> None:  # on the worker thread
+            src.bridge.sigNotice.emit(f"{words} sensor {key}: LED blinking for {seconds} s" if error is None
+                                      else f"{words} sensor {key}: identify failed ({error})")
+
+        if not src.identify(row.key, seconds, on_done=done):
+            self.statusBar().showMessage(f"{words}: the sensors are not connected yet", 10000)
+            return False
+        self.statusBar().showMessage(f"{words} sensor {row.key}: asking it to blink…", 10000)
+        return True
 
     def show_error(self, text: str) -> None:
         self.errors.append(text)

@@ -50,6 +50,7 @@ class SensorPanel(QFrame):
     COLUMNS = ("sensor", "state", "battery", "rate", "loss", "clock ±", "reconn.")
 
     sigScan = Signal()
+    sigIdentify = Signal(object)  # Role: blink that sensor's LED
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,8 +65,9 @@ class SensorPanel(QFrame):
         self.scan.setToolTip("scan for sensors and give each its limb (used from the next start)")
         self.scan.setStyleSheet("padding: 0px 8px;")
         self.scan.clicked.connect(self.sigScan.emit)
-        g.addWidget(self.scan, 0, len(self.COLUMNS), 2, 1, Qt.AlignmentFlag.AlignTop)
+        g.addWidget(self.scan, 0, len(self.COLUMNS))  # heads the Identify column
         self.cells: dict[Role, dict[str, QLabel]] = {}
+        self.identify: dict[Role, QPushButton] = {}
         for r, role in enumerate(ROLE_ORDER, start=1):
             cells = {}
             for c, h in enumerate(self.COLUMNS):
@@ -79,6 +81,13 @@ class SensorPanel(QFrame):
                 g.addWidget(w, r, c)
                 cells[h] = w
             self.cells[role] = cells
+            b = QPushButton("Identify")
+            b.setToolTip(f"blink the {ROLE_WORDS[role].lower()} sensor's LED for 5 s, to see which one it is")
+            b.setStyleSheet("padding: 0px 6px;")
+            b.setEnabled(False)
+            b.clicked.connect(lambda _=False, role=role: self.sigIdentify.emit(role))
+            g.addWidget(b, r, len(self.COLUMNS))
+            self.identify[role] = b
         g.setColumnStretch(1, 1)
         self._levels: dict[Role, str] = {}
         self._seq = -1
@@ -95,6 +104,10 @@ class SensorPanel(QFrame):
         rows = {r.role: r for r in snap.sensors}
         for role, cells in self.cells.items():
             row = rows.get(role)
+            # a sensor can blink when it is connected in a live session
+            can = snap.mode == "live" and row is not None and row.state in ("streaming", "stalled")
+            if self.identify[role].isEnabled() != can:
+                self.identify[role].setEnabled(can)
             if row is None:
                 for h in self.COLUMNS[1:]:
                     set_text(cells[h], "—" if snap.mode == "live" else "")

@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class SnapshotBridge(QObject):
 
     sigSnapshot = Signal(object)
     sigError = Signal(str)
+    sigNotice = Signal(str)  # news for the status line (not an error)
     sigFinished = Signal()
 
 
@@ -79,6 +81,7 @@ class LiveWorker:
         self.error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._acq = None  # the Acquisition, once its links are up
         self._stop_requested = threading.Event()
         self._thread = threading.Thread(target=self._main, name="stridesync-live", daemon=True)
         self._t0 = time.monotonic()
@@ -114,6 +117,23 @@ class LiveWorker:
         if sink is None or loop is None or loop.is_closed():
             return False
         loop.call_soon_threadsafe(sink.lap, t_s, label)
+        return True
+
+    def identify(self, serial: str, seconds: int = 5, on_done: Callable[[str | None], None] | None = None) -> bool:
+        """Blink one sensor's LED (thread-safe; returns at once). ``on_done(error_words or None)`` runs on
+        the worker thread when the sensor answered or failed. False when no session is connected."""
+        acq, loop = self._acq, self._loop
+        if acq is None or loop is None or loop.is_closed():
+            return False
+        fut = asyncio.run_coroutine_threadsafe(acq.identify(serial, seconds), loop)
+        if on_done is not None:
+            def done(f) -> None:
+                if f.cancelled():
+                    on_done("the session ended first")
+                else:
+                    exc = f.exception()
+                    on_done(None if exc is None else error_words(exc))
+            fut.add_done_callback(done)
         return True
 
     # ------------------------------------------------------------------ worker thread
@@ -161,6 +181,8 @@ class LiveWorker:
         if self._stop_requested.is_set():
             self._stop.set()
         self.options.on_start = self._on_start
+        if hasattr(self.options, "on_acquisition"):
+            self.options.on_acquisition = lambda acq: setattr(self, "_acq", acq)
         if hasattr(self.options, "on_record_error") and self.options.on_record_error is None:
             self.options.on_record_error = lambda text: self.bridge.sigError.emit(f"recording stopped: {text}")
         user_on_fleet = self.options.on_fleet
@@ -183,6 +205,7 @@ class LiveWorker:
             self.result = task.result()
             self._publish("stopped", "session stopped" if self._stop.is_set() else "session finished")
         finally:
+            self._acq = None
             if not task.done():
                 self._stop.set()
                 await asyncio.gather(task, return_exceptions=True)

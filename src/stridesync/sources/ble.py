@@ -338,6 +338,10 @@ class SensorLink:
             raise ProtocolError(f"sensor {self.serial}: {P.OPCODE_NAMES[opcode]} refused ({P.STATUS_NAMES[resp.status] if resp.status < len(P.STATUS_NAMES) else resp.status})")
         return resp
 
+    async def identify(self, seconds: int = 5) -> None:
+        """Blink the sensor's LED for ``seconds`` (0 stops it): which sensor is which, at the track."""
+        await self.command(P.OP_IDENTIFY, bytes([max(0, min(int(seconds), 255))]))
+
     async def time_sync(self) -> None:
         """One two-way exchange: host send t1, sensor receive t2 and send t3, host receive t4."""
         client = self.client
@@ -419,6 +423,13 @@ class Acquisition:
                 await asyncio.wait_for(link.connected_once.wait(), self.settings.connect_timeout_s + self.settings.scan_timeout_s)
             except asyncio.TimeoutError:
                 log.warning("%s (%s) did not connect yet; it keeps retrying in the background", entry.serial, entry.role.value)
+
+    async def identify(self, serial: str, seconds: int = 5) -> None:
+        """Blink one sensor's LED. Raises SensorLostError when it is not in the roster or not connected."""
+        link = self.links.get(serial)
+        if link is None:
+            raise SensorLostError(f"sensor {serial} is not in the roster")
+        await link.identify(seconds)
 
     async def stop(self) -> None:
         await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)

@@ -157,7 +157,9 @@ class VirtualSensor:
                              rate_hz=int(round(samples.sample_rate_hz)), acc_range_g=acc_range_g)
         self.period_us = period_us
         self.handler = ControlHandler(self.config, clock_us=self.sensor_now_us, on_start=self._on_start,
-                                      on_stop=self._on_stop)
+                                      on_stop=self._on_stop, on_identify=self._on_identify)
+        #: IDENTIFY requests received, as (session time, seconds): the LED a coach would see blink
+        self.identify_log: list[tuple[float, int]] = []
         self.peripheral: VirtualPeripheral | None = None
         self.stalled = False
         self.sent = self.lost = 0
@@ -242,6 +244,9 @@ class VirtualSensor:
                                         mtu=self.radio.mtu, seq=self._seq)
         # the stream starts now: samples taken before START are not sent (no backfill)
         self._next_index = int(np.searchsorted(self.samples.time_s, self.clock()))
+
+    def _on_identify(self, seconds: int) -> None:
+        self.identify_log.append((self.clock(), int(seconds)))
 
     def _on_stop(self, config: Config) -> None:
         self.stop_commands += 1
