@@ -405,14 +405,19 @@ class Session:
         ``sensor`` (serial), ``data``, and the exchange and state fields (None where they do not apply)."""
         try:
             # the packets' four columns for every row, then the few other rows' own fields: fetching
-            # eight mostly-NULL columns for every packet costs more than the second query
-            rows = self._con.execute("SELECT kind, t_s, sensor, data FROM inputs ORDER BY seq").fetchall()
-            lo, hi = self._con.execute("SELECT min(seq), max(seq) FROM inputs").fetchone()
-            extra = self._con.execute("SELECT seq, t1_s, t2_us, t3_us, t4_s, state, battery_pct, rssi FROM inputs"
-                                      " WHERE kind != ? ORDER BY seq", (Kind.PACKET,)).fetchall()
-            seqs = None
-            if rows and hi - lo + 1 != len(rows):  # rows were deleted: positions by lookup
-                seqs = {q: i for i, (q,) in enumerate(self._con.execute("SELECT seq FROM inputs ORDER BY seq"))}
+            # eight mostly-NULL columns for every packet costs more than the second query. One read
+            # transaction, so a writer cannot slip rows in between the queries.
+            self._con.execute("BEGIN")
+            try:
+                rows = self._con.execute("SELECT kind, t_s, sensor, data FROM inputs ORDER BY seq").fetchall()
+                lo, hi = self._con.execute("SELECT min(seq), max(seq) FROM inputs").fetchone()
+                extra = self._con.execute("SELECT seq, t1_s, t2_us, t3_us, t4_s, state, battery_pct, rssi FROM inputs"
+                                          " WHERE kind != ? ORDER BY seq", (Kind.PACKET,)).fetchall()
+                seqs = None
+                if rows and hi - lo + 1 != len(rows):  # rows were deleted: positions by lookup
+                    seqs = {q: i for i, (q,) in enumerate(self._con.execute("SELECT seq FROM inputs ORDER BY seq"))}
+            finally:
+                self._con.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise SessionError(f"session file {self.path} is corrupt ({_one_line(exc)})") from None
         names = ("kind", "t_s", "sensor", "data")
