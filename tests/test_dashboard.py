@@ -233,6 +233,20 @@ def test_fits_a_1280_by_800_screen(qtbot, settings):
     w.show()
     hint = w.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 800, hint
+    # at 1280 px, with a live session's wide sensor rows, the widest lag text is shown whole and clear of
+    # its bars (a cut sign would lie)
+    w.resize(1280, 800)
+    for cells in w.sensors.cells.values():
+        for h, text in (("state", "NO DATA 12.3 s"), ("battery", "100 %"), ("rate", "200 Hz"), ("loss", "12.5 %"),
+                        ("clock ±", "10.5 ms"), ("reconn.", "12")):
+            cells[h].setText(text)
+    for lab in w.sync.lag_values.values():
+        lab.setText("+188 ms +27%")
+    qtbot.wait(50)
+    assert w.minimumSizeHint().width() <= 1280 and w.width() == 1280
+    for lab in w.sync.lag_values.values():
+        assert lab.fontMetrics().horizontalAdvance(lab.text()) <= lab.width()
+        assert lab.geometry().right() < w.sync.bars.geometry().left()
 
 
 # ---------------------------------------------------------------------------- Qt-free parts

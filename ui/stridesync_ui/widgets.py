@@ -57,7 +57,7 @@ class SensorPanel(QFrame):
         self.setObjectName("panel")
         g = QGridLayout(self)
         g.setContentsMargins(8, 4, 8, 4)
-        g.setHorizontalSpacing(14)
+        g.setHorizontalSpacing(10)
         g.setVerticalSpacing(2)
         for c, h in enumerate(self.COLUMNS):
             g.addWidget(label(h, "caption"), 0, c)
@@ -166,6 +166,7 @@ class SyncPanel(QWidget):
         lg = QGridLayout(lags)
         lg.setContentsMargins(8, 4, 8, 4)
         lg.setVerticalSpacing(0)
+        lg.setHorizontalSpacing(8)  # the value never touches its bar (the minimum widths below fit 1280 px)
         self.step_caption = label("LAST STEP · lag vs push · band ±5 %", "caption")
         self.step_caption.setToolTip("each limb's peak after the stance leg's push, ms and % of stride; "
                                      "green band: the target model's target ±5 % of stride")
@@ -178,12 +179,12 @@ class SyncPanel(QWidget):
             n.setStyleSheet("font-weight: 700;")
             val = label("—", None, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             val.setStyleSheet(f"font-size: {theme.MID_PT - 2}pt; font-weight: 800;")
-            val.setMinimumWidth(175)  # '+188 ms +27%' in full at this size: a cut sign would lie
+            val.setMinimumWidth(172)  # "+188 ms +27%" (170 px) in full at this size: a cut sign would lie
             lg.addWidget(n, i, 0)
             lg.addWidget(val, i, 1)
             self.lag_names[name], self.lag_values[name] = n, val
         self.bars = LagBars()
-        self.bars.setMinimumWidth(150)
+        self.bars.setMinimumWidth(130)
         lg.addWidget(self.bars, 1, 2, 3, 1)
         lg.setColumnStretch(0, 0)
         lg.setColumnStretch(1, 0)
