@@ -124,6 +124,26 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     assert not w.alert.isVisible()
     assert w.sensors.cells[Role.RIGHT_SHIN]["state"].text() == "streaming"
 
+    # the coach takes the left wrist out (a flat battery, say) from the row's menu: it is told to stop, shows
+    # 'off' without an alarm, and the legs go on; then it is brought back and streams again
+    def row_actions():
+        return {a.text().split()[0]: a for a in w.sensors.row_menu(Role.LEFT_WRIST).actions()}
+
+    stops_before = sensor.stop_commands
+    assert row_actions()["Disconnect"].isEnabled() and not row_actions()["Reconnect"].isEnabled()
+    row_actions()["Disconnect"].trigger()
+    qtbot.waitUntil(lambda: w.sensors.cells[Role.LEFT_WRIST]["state"].text().startswith("off"), timeout=5000)
+    assert sensor.stop_commands == stops_before + 1
+    n_steps = w.snap.n_steps
+    qtbot.waitUntil(lambda: w.snap.n_steps > n_steps + 2, timeout=8000)  # steps go on without that arm
+    assert w.sensors.cells[Role.LEFT_WRIST]["state"].text().startswith("off") and not w.alert.isVisible()
+    assert row_actions()["Reconnect"].isEnabled() and not row_actions()["Disconnect"].isEnabled()
+    row_actions()["Reconnect"].trigger()
+    qtbot.waitUntil(lambda: w.sensors.cells[Role.LEFT_WRIST]["state"].text() == "streaming", timeout=15000)
+    t_back = w.traces.curves[Role.LEFT_WRIST].xData[-1]
+    qtbot.waitUntil(lambda: w.traces.curves[Role.LEFT_WRIST].xData[-1] > t_back + 1.0, timeout=5000)
+    assert not w.alert.isVisible()
+
     # stop: the final snapshot is published; every number shown equals the core's
     w.stop_source()
     qtbot.waitUntil(lambda: not w.source.running and w.snap.state == "stopped", timeout=10000)

@@ -144,7 +144,7 @@ class LiveAnalyzer:
         s.last_arrival_s = arrival_s
         s.arrivals.append((arrival_s, pkt.n))
         self.arrival_log[key].append(arrival_s)
-        if s.state != "streaming":
+        if s.state not in ("streaming", "off"):  # 'off' (taken out by the user) stays: late packets drain
             s.state = "streaming"
         s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, arrival_s)
         s.held.append(pkt)

@@ -311,7 +311,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
                 key = sensor[g]
                 p = passes.get(key)
                 if p is not None:
-                    if p.streamed_between(last_state_g[key], g):
+                    if p.streamed_between(last_state_g[key], g) and p.s.state != "off":
                         p.s.state = "streaming"
                     last_state_g[key] = g
                 a.set_state(key, cols["state"][g], battery_pct=cols["battery_pct"][g], rssi=cols["rssi"][g])
@@ -337,6 +337,6 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
         g_prev = g
     # final link states: a packet after the last recorded state change means streaming
     for key, p in passes.items():
-        if p.streamed_between(last_state_g[key], g_prev + 1):
+        if p.streamed_between(last_state_g[key], g_prev + 1) and p.s.state != "off":
             p.s.state = "streaming"
     return finished

@@ -121,6 +121,8 @@ class DashboardWindow(QMainWindow):
         self.sensors = SensorPanel()
         self.sensors.sigScan.connect(self.scan_sensors)
         self.sensors.sigIdentify.connect(self.identify_sensor)
+        self.sensors.sigDisconnect.connect(lambda role: self._sensor_action(role, "disconnect"))
+        self.sensors.sigReconnect.connect(lambda role: self._sensor_action(role, "reconnect"))
         left.addWidget(self.sensors)
         body.addLayout(left, 11)
         self.sync = SyncPanel()
@@ -362,21 +364,32 @@ class DashboardWindow(QMainWindow):
 
     def identify_sensor(self, role: Role, seconds: int = 5) -> bool:
         """Blink the LED of the sensor worn as ``role`` (live sessions). The answer shows in the status line."""
+        return self._sensor_action(role, "identify", seconds)
+
+    def _sensor_action(self, role: Role, action: str, seconds: int = 5) -> bool:
+        """identify / disconnect / reconnect the sensor worn as ``role`` in the running live session."""
         src = self.source
         row = next((r for r in (self.snap.sensors if self.snap is not None else ()) if r.role == role), None)
         words = ROLE_WORDS[role]
         if not isinstance(src, LiveWorker) or not src.running or row is None:
-            self.statusBar().showMessage(f"{words}: identify works while a live session is connected", 10000)
+            self.statusBar().showMessage(f"{words}: {action} works while a live session is connected", 10000)
             return False
+        key = row.key
+        news = {"identify": ("asking it to blink…", f"LED blinking for {seconds} s"),
+                "disconnect": ("disconnecting…", "off — disconnected (right-click the row to reconnect)"),
+                "reconnect": ("reconnecting…", "reconnected")}[action]
 
-        def done(error: str | None, src=src, key=row.key) -> None:  # on the worker thread
-            src.bridge.sigNotice.emit(f"{words} sensor {key}: LED blinking for {seconds} s" if error is None
-                                      else f"{words} sensor {key}: identify failed ({error})")
+        def done(error: str | None) -> None:  # on the worker thread
+            src.bridge.sigNotice.emit(f"{words} sensor {key}: {news[1]}" if error is None
+                                      else f"{words} sensor {key}: {action} failed ({error})")
 
-        if not src.identify(row.key, seconds, on_done=done):
+        call = {"identify": lambda: src.identify(key, seconds, on_done=done),
+                "disconnect": lambda: src.disconnect_sensor(key, on_done=done),
+                "reconnect": lambda: src.reconnect_sensor(key, on_done=done)}[action]
+        if not call():
             self.statusBar().showMessage(f"{words}: the sensors are not connected yet", 10000)
             return False
-        self.statusBar().showMessage(f"{words} sensor {row.key}: asking it to blink…", 10000)
+        self.statusBar().showMessage(f"{words} sensor {key}: {news[0]}", 10000)
         return True
 
     def show_error(self, text: str) -> None:

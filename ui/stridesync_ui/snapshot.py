@@ -158,7 +158,12 @@ class SensorWatch:
         alert = notice = None
         silent = age_s is not None and age_s > SILENT_AFTER_S and not ended
         down = h.state in DOWN_STATES and h.key in self.seen_streaming
-        if h.state == "stopped" or (ended and h.state in ("streaming", "idle")):
+        if h.state == "off":  # taken out by the coach: no alarm, and its return is no recovery
+            self.seen_streaming.discard(h.key)
+            self.down_since.pop(h.key, None)
+            self.recovered_at.pop(h.key, None)
+            words, level = "off — disconnected by you", "idle"
+        elif h.state == "stopped" or (ended and h.state in ("streaming", "idle")):
             words, level = "stopped: session ended", "idle"
         elif h.state == "streaming" and not silent:
             if h.key in self.down_since:

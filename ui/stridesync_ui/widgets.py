@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
                                QSlider, QVBoxLayout, QWidget)
 
 from stridesync.model import LAG_NAMES, Role
@@ -51,6 +51,8 @@ class SensorPanel(QFrame):
 
     sigScan = Signal()
     sigIdentify = Signal(object)  # Role: blink that sensor's LED
+    sigDisconnect = Signal(object)  # Role: take that sensor out of the session
+    sigReconnect = Signal(object)  # Role: bring it back
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -82,16 +84,37 @@ class SensorPanel(QFrame):
                 cells[h] = w
             self.cells[role] = cells
             b = QPushButton("Identify")
-            b.setToolTip(f"blink the {ROLE_WORDS[role].lower()} sensor's LED for 5 s, to see which one it is")
+            b.setToolTip(f"blink the {ROLE_WORDS[role].lower()} sensor's LED for 5 s, to see which one it is\n"
+                         f"right-click the row: disconnect or reconnect this sensor")
             b.setStyleSheet("padding: 0px 6px;")
             b.setEnabled(False)
             b.clicked.connect(lambda _=False, role=role: self.sigIdentify.emit(role))
             g.addWidget(b, r, len(self.COLUMNS))
             self.identify[role] = b
+            for w in (*cells.values(), b):  # right-click anywhere on the row
+                w.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                w.customContextMenuRequested.connect(lambda pos, w=w, role=role: self.row_menu(role).exec(w.mapToGlobal(pos)))
         g.setColumnStretch(1, 1)
+        self._states: dict[Role, str | None] = {}  # each row's link state in the newest live snapshot
         self._levels: dict[Role, str] = {}
         self._seq = -1
         self._numbers_at = -1e9
+
+    def row_menu(self, role: Role) -> QMenu:
+        """The row's menu: Identify, and Disconnect or Reconnect as the sensor's state allows."""
+        state = self._states.get(role)
+        m = QMenu(self)
+        words = ROLE_WORDS[role].lower()
+        a = m.addAction(f"Identify the {words} sensor (blink its LED)")
+        a.setEnabled(state in ("streaming", "stalled"))
+        a.triggered.connect(lambda: self.sigIdentify.emit(role))
+        a = m.addAction(f"Disconnect the {words} sensor")
+        a.setEnabled(state is not None and state not in ("off", "stopped"))
+        a.triggered.connect(lambda: self.sigDisconnect.emit(role))
+        a = m.addAction(f"Reconnect the {words} sensor")
+        a.setEnabled(state == "off")
+        a.triggered.connect(lambda: self.sigReconnect.emit(role))
+        return m
 
     def render(self, snap: DashSnapshot) -> None:
         if snap.seq == self._seq:
@@ -105,6 +128,7 @@ class SensorPanel(QFrame):
         for role, cells in self.cells.items():
             row = rows.get(role)
             # a sensor can blink when it is connected in a live session
+            self._states[role] = row.state if snap.mode == "live" and row is not None and snap.state != "stopped" else None
             can = snap.mode == "live" and row is not None and row.state in ("streaming", "stalled")
             if self.identify[role].isEnabled() != can:
                 self.identify[role].setEnabled(can)

@@ -122,10 +122,21 @@ class LiveWorker:
     def identify(self, serial: str, seconds: int = 5, on_done: Callable[[str | None], None] | None = None) -> bool:
         """Blink one sensor's LED (thread-safe; returns at once). ``on_done(error_words or None)`` runs on
         the worker thread when the sensor answered or failed. False when no session is connected."""
+        return self._sensor_call("identify", serial, seconds, on_done=on_done)
+
+    def disconnect_sensor(self, serial: str, on_done: Callable[[str | None], None] | None = None) -> bool:
+        """Take one sensor out of the running session (it stops, disconnects and shows 'off')."""
+        return self._sensor_call("disconnect", serial, on_done=on_done)
+
+    def reconnect_sensor(self, serial: str, on_done: Callable[[str | None], None] | None = None) -> bool:
+        """Bring a sensor taken out with :meth:`disconnect_sensor` back into the session."""
+        return self._sensor_call("reconnect", serial, on_done=on_done)
+
+    def _sensor_call(self, name: str, serial: str, *args, on_done: Callable[[str | None], None] | None = None) -> bool:
         acq, loop = self._acq, self._loop
         if acq is None or loop is None or loop.is_closed():
             return False
-        fut = asyncio.run_coroutine_threadsafe(acq.identify(serial, seconds), loop)
+        fut = asyncio.run_coroutine_threadsafe(getattr(acq, name)(serial, *args), loop)
         if on_done is not None:
             def done(f) -> None:
                 if f.cancelled():

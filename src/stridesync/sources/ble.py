@@ -149,6 +149,7 @@ class SensorLink:
         self._pending: dict[int, asyncio.Future] = {}
         self._disconnected = asyncio.Event()
         self._stop = asyncio.Event()
+        self._final_state = "stopped"  # what the link says once stopped ('off': the user disconnected it)
         self.connected_once = asyncio.Event()
 
     # ------------------------------------------------------------------ state
@@ -179,10 +180,12 @@ class SensorLink:
                 await asyncio.wait_for(self._stop.wait(), delay)
             except asyncio.TimeoutError:
                 pass
-        self._set("stopped")
+        self._set(self._final_state)
 
-    async def stop(self) -> None:
-        """Stop streaming, then disconnect (a clean shutdown leaves the sensor idle, not mid-stream)."""
+    async def stop(self, final_state: str = "stopped") -> None:
+        """Stop streaming, then disconnect (a clean shutdown leaves the sensor idle, not mid-stream).
+        ``final_state``: the state reported once the link is down ('off' when the user disconnected it)."""
+        self._final_state = final_state
         self._stop.set()
         client = self.client
         if client is not None and client.is_connected:
@@ -397,7 +400,7 @@ class Acquisition:
             lambda serial, t1, t2, t3, t4: self.queue.put_nowait((t4, serial, (t1, t2, t3, t4))))
         self.links: dict[str, SensorLink] = {}
         self.unknown_devices: set[str] = set()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: dict[str, asyncio.Task] = {}
 
     async def __aenter__(self) -> "Acquisition":
         await self.start()
@@ -412,28 +415,53 @@ class Acquisition:
         found = {f.serial: f for f in await scan(self.settings.scan_timeout_s, backend=self.scanner_backend, wanted=wanted)}
         self.unknown_devices = {f"{f.name} {f.address}" for s, f in found.items() if self.roster.by_serial(s or "") is None}
         for entry in self.roster.sensors:
-            link = SensorLink(entry.serial, entry.role, entry.mounting,
-                              on_packet=lambda t, k, b: self.queue.put_nowait((t, k, b)),
-                              on_state=self._on_state, on_time_sync=self._on_time_sync, clock=self.clock,
-                              settings=self.settings, backend=self.backend, scanner_backend=self.scanner_backend,
-                              device=found[entry.serial].device if entry.serial in found else None)
-            self.links[entry.serial] = link
-            self._tasks.append(asyncio.create_task(link.run(), name=f"link-{entry.serial}"))
+            link = self._start_link(entry, found[entry.serial].device if entry.serial in found else None)
             try:  # serial connects: wait for this one before starting the next
                 await asyncio.wait_for(link.connected_once.wait(), self.settings.connect_timeout_s + self.settings.scan_timeout_s)
             except asyncio.TimeoutError:
                 log.warning("%s (%s) did not connect yet; it keeps retrying in the background", entry.serial, entry.role.value)
 
-    async def identify(self, serial: str, seconds: int = 5) -> None:
-        """Blink one sensor's LED. Raises SensorLostError when it is not in the roster or not connected."""
+    def _start_link(self, entry: Any, device: Any = None) -> SensorLink:
+        link = SensorLink(entry.serial, entry.role, entry.mounting,
+                          on_packet=lambda t, k, b: self.queue.put_nowait((t, k, b)),
+                          on_state=self._on_state, on_time_sync=self._on_time_sync, clock=self.clock,
+                          settings=self.settings, backend=self.backend, scanner_backend=self.scanner_backend,
+                          device=device)
+        self.links[entry.serial] = link
+        self._tasks[entry.serial] = asyncio.create_task(link.run(), name=f"link-{entry.serial}")
+        return link
+
+    def _link(self, serial: str) -> SensorLink:
         link = self.links.get(serial)
         if link is None:
             raise SensorLostError(f"sensor {serial} is not in the roster")
-        await link.identify(seconds)
+        return link
+
+    async def identify(self, serial: str, seconds: int = 5) -> None:
+        """Blink one sensor's LED. Raises SensorLostError when it is not in the roster or not connected."""
+        await self._link(serial).identify(seconds)
+
+    async def disconnect(self, serial: str) -> None:
+        """Take one sensor out of the session (a flat battery, a sensor swapped): its stream stops, it
+        disconnects and reports 'off'; the others go on. :meth:`reconnect` brings it back."""
+        link = self._link(serial)
+        await link.stop(final_state="off")
+        await asyncio.gather(self._tasks[serial], return_exceptions=True)
+
+    async def reconnect(self, serial: str) -> None:
+        """Bring a sensor taken out by :meth:`disconnect` back: found again by its serial, connected and
+        streaming as at the start. A sensor whose link is still up (or still retrying) is left alone."""
+        self._link(serial)
+        if not self._tasks[serial].done():
+            return
+        entry = self.roster.by_serial(serial)
+        assert entry is not None
+        self._start_link(entry)
 
     async def stop(self) -> None:
         await asyncio.gather(*(link.stop() for link in self.links.values()), return_exceptions=True)
-        for t in self._tasks:
+        tasks = list(self._tasks.values())
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
