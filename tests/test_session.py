@@ -218,6 +218,16 @@ def test_kill_9_mid_recording_loses_at_most_one_second(tmp_path):
     assert r.steps == a.core.steps_ and len(r.steps) > 3
     # and the CLI exports it, recomputing (there are no live results), saying so
     assert cli.main(["export", str(path), "--steps", str(tmp_path / "k.csv")]) == 0
+    # ... and builds the athlete's report from it, with the recomputed numbers and a provenance that says so
+    from stridesync_ui.report import report_data_from_session
+    assert cli.main(["report", str(path), "--out", str(tmp_path / "k.html")]) == 0
+    html = (tmp_path / "k.html").read_text()
+    assert "recomputed from the recorded inputs" in html
+    with Session.open(path) as s:
+        data = report_data_from_session(s)
+    assert data.steps == r.steps and data.summary == r.summary
+    loss = {x["serial"]: x["loss_pct"] for x in data.provenance["sensors"]}
+    assert all(v is not None and 0.0 <= v < 5.0 for v in loss.values()), loss  # from the replay's own health
 
 
 DISK_FULL_CHILD = textwrap.dedent("""

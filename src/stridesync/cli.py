@@ -47,7 +47,7 @@ class Progress:
             sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self._last >= 0:  # a bar was drawn: end its line
             sys.stderr.write("\n")
 
 
@@ -538,7 +538,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .session.store import Session
 
         with Session.open(args.session) as session:
-            data = report_data_from_session(session)
+            bar = Progress("replaying", max(session.duration_s, 1e-3))  # only if the results must be recomputed
+            t0 = (session.time_range_s or (0.0, 0.0))[0]
+            data = report_data_from_session(session, on_progress=lambda t: bar.update(t - t0))
+            bar.close()
         over = {k: v for k, v in (("athlete", args.athlete), ("date", args.date), ("notes", args.notes)) if v}
         data = dataclasses.replace(data, **over)
     render(data, args.out)

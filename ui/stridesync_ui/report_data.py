@@ -175,24 +175,38 @@ def report_data_from_simulation(sim, *, config: DetectorConfig | None = None, at
                                      source="simulated run (stridesync.sim)", duration_s=p.duration_s)
 
 
-def report_data_from_session(session, source: str = "live") -> ReportData:
+def report_data_from_session(session, source: str = "live", on_progress=None) -> ReportData:
     """**Adapter for the session store** (``stridesync.session.store.Session``; the lead confirms the wiring).
 
     Reads the metadata (athlete, date, notes), the duration, the cached events, steps and summary of
     ``source`` ("live" as computed while recording, or a recompute), the stored detector settings, laps
     (``Mark`` with ``kind == "lap"``) and per sensor its serial, role, mounting, firmware, rate and range.
     Packet loss and the clock residual come from the sensor health the recorder stores at the end of a
-    live session (``meta["health"]``); without it (a crashed recording), the residual falls back to the
-    last clock-sync estimate's ``residual_s`` and the loss reads "not recorded".
+    live session (``meta["health"]``).
+
+    A recording that did not end cleanly (a crash, ``kill -9``) holds its raw inputs but no cached results:
+    they are recomputed by a deterministic replay (``on_progress(data_time_s)`` as it goes), its sensor
+    health gives the loss and clock figures, and the provenance says the results were recomputed.
 
     Raises
     ------
     InputFormatError
-        The session holds no analysed results for ``source``.
+        The session holds no analysed results for ``source`` and none can be recomputed.
     """
     from stridesync.errors import InputFormatError
 
     summary = session.summary(source)
+    events = steps = None
+    health_rows = session.meta.get("health") or []
+    analyser = "real-time core, as computed live" if source == "live" else source
+    if summary is None and source == "live" and hasattr(session, "columns"):
+        # a recording that did not end cleanly (a crash, kill -9) has its raw inputs but no cached results:
+        # recompute them through the same path (a deterministic replay), and say so in the provenance
+        from stridesync.session.export import session_results
+        res = session_results(session, on_progress=on_progress)
+        events, steps, summary = res.events, res.steps, res.summary
+        health_rows = res.health or health_rows  # the replay's own loss and clock figures
+        analyser = "real-time core, recomputed from the recorded inputs (the recording did not end cleanly)"
     if summary is None:
         raise InputFormatError(f"{getattr(session, 'path', 'session')}: no analysed results ({source}) in this session")
     residual: dict[str, float] = {}
@@ -200,7 +214,7 @@ def report_data_from_session(session, source: str = "live") -> ReportData:
         v = (model or {}).get("residual_s")
         if v is not None and v == v:
             residual[serial] = 1000.0 * float(v)
-    health = {h.get("key"): h for h in (session.meta.get("health") or []) if isinstance(h, dict)}
+    health = {h.get("key"): h for h in health_rows if isinstance(h, dict)}
     sensors = []
     for s in session.sensors:
         h = health.get(s.serial, {})
@@ -213,10 +227,11 @@ def report_data_from_session(session, source: str = "live") -> ReportData:
     laps = [(m.t_s, m.label or f"Lap {i + 1}") for i, m in enumerate(session.laps())]
     return ReportData(
         athlete=session.athlete, date=session.date or "undated", duration_s=float(session.duration_s),
-        notes=session.notes, events=session.events(source), steps=session.steps(source), summary=summary, laps=laps,
+        notes=session.notes, events=session.events(source) if events is None else events,
+        steps=session.steps(source) if steps is None else steps, summary=summary, laps=laps,
         provenance={"sensors": sensors, "detector_settings": cfg.to_dict(),
                     "software_version": session.software_version or __version__,
                     "target_model": summary.get("target_model", cfg.target_model),
-                    "analyser": "real-time core, as computed live" if source == "live" else source,
+                    "analyser": analyser,
                     "source": str(getattr(session, "path", "") or "session file")},
     )

@@ -34,6 +34,8 @@ class ExportResult:
     source: str
     #: why the results were recomputed although not asked (a crashed recording), else None
     note: str | None = None
+    #: recomputed: each sensor's health at the end of the replay (``SensorHealth.as_dict``), as live stores it
+    health: list[dict] | None = None
 
 
 def _sorted(events: list[Event]) -> list[Event]:
@@ -63,7 +65,8 @@ def session_results(session: Session, *, recompute: bool = False,
     if not recompute:
         note = "the recording did not end cleanly, so its results were recomputed from the raw inputs"
     r = replay(session, speed=None, on_progress=on_progress)
-    return ExportResult(_sorted(r.events), r.steps, r.summary, "recompute", note)
+    health = [h.as_dict() for h in r.analyzer.health()] if hasattr(r.analyzer, "sensors") else None
+    return ExportResult(_sorted(r.events), r.steps, r.summary, "recompute", note, health)
 
 
 def export_session(session: Session, *, samples: str | os.PathLike | None = None,
