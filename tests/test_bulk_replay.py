@@ -77,7 +77,7 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
     out[k] = (out[k][0] - 0.2, Kind.PACKET, d, out[k][3])  # stamped 200 ms too early: below the clock floor
     for t, key, state in ((15.3, b, "reconnecting"), (19.9, b, "streaming"), (24.9, c, "reconnecting"),
                           (26.0, c, "lost"), (0.05, a, "connecting"), (10.0, a, "streaming"),
-                          (38.0, a, "off")):  # 'off' (taken out by the user) outlasts the packets still draining
+                          (38.0, a, "off"), (39.0, d, "stopped")):  # outlast the packets still draining
         n = next(k for k, x in enumerate(out) if x[0] >= t)
         out.insert(n, (t, Kind.STATE, key, (state, 70, -60)))
     return out
@@ -133,7 +133,7 @@ def test_bulk_replay_equals_per_input_live_on_hostile_input(tmp_path, seed):
     a, b, c, d = sorted(sensors)
     assert st[a]["counters"][2] > 0 and st[c]["clock"][0] is not None
     assert any(k == b and x == "reconnecting" for _, k, x in live.state_log)
-    assert live.sensors[a].state == "off"
+    assert live.sensors[a].state == "off" and live.sensors[d].state == "stopped"
     assert live.sensors[d].clock.n_rejected > 0
     mapped_last = np.array([x[1] for x in live.mapping_log[d]])
     assert np.any(np.diff(mapped_last) < 0)  # so samples overlapping what the core had were dropped

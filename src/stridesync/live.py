@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: a sensor silent this long is treated as away: the core stops waiting for it
 GAP_AFTER_S = 1.0
+#: link states a packet does not overturn: the link reports them when it is down for good ('stopped': the
+#: session ended; 'off': the user disconnected the sensor), and packets queued before still drain after them
+STICKY_STATES = ("streaming", "off", "stopped")
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
 #: entries kept in each diagnostic log (about 1.5 hours of packets of one sensor)
@@ -144,7 +147,7 @@ class LiveAnalyzer:
         s.last_arrival_s = arrival_s
         s.arrivals.append((arrival_s, pkt.n))
         self.arrival_log[key].append(arrival_s)
-        if s.state not in ("streaming", "off"):  # 'off' (taken out by the user) stays: late packets drain
+        if s.state not in STICKY_STATES:
             s.state = "streaming"
         s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, arrival_s)
         s.held.append(pkt)

@@ -221,7 +221,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
     each input in order (see the module notes for what differs). ``on_chunk(events, steps, data_time_s)``
     after each chunk; ``should_stop()`` is polled between chunks. Returns whether a FINISH input was met.
     """
-    from .live import GAP_AFTER_S
+    from .live import GAP_AFTER_S, STICKY_STATES
     if a.sink is not None:
         raise ValueError("the bulk path does not feed a sink: record live, replay in bulk")
     if any(s.packets or s.held or s.last_t0_us is not None for s in a.sensors.values()):
@@ -311,7 +311,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
                 key = sensor[g]
                 p = passes.get(key)
                 if p is not None:
-                    if p.streamed_between(last_state_g[key], g) and p.s.state != "off":
+                    if p.streamed_between(last_state_g[key], g) and p.s.state not in STICKY_STATES:
                         p.s.state = "streaming"
                     last_state_g[key] = g
                 a.set_state(key, cols["state"][g], battery_pct=cols["battery_pct"][g], rssi=cols["rssi"][g])
@@ -337,6 +337,6 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
         g_prev = g
     # final link states: a packet after the last recorded state change means streaming
     for key, p in passes.items():
-        if p.streamed_between(last_state_g[key], g_prev + 1) and p.s.state != "off":
+        if p.streamed_between(last_state_g[key], g_prev + 1) and p.s.state not in STICKY_STATES:
             p.s.state = "streaming"
     return finished

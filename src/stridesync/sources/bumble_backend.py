@@ -75,12 +75,22 @@ def _cheap_color(s: str, *args: Any, **kwargs: Any) -> str:
     return colors.color(s, *args, **kwargs) if _debug_on() else s
 
 
+class _InFlightAtDisconnect(logging.Filter):
+    """A notification still in flight when a link drops is lost silently on a real radio; bumble's
+    virtual controller warns about each one ("!!! no connection for ..."), which only clutters the
+    demo's last lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("!!! no connection for")
+
+
 def quiet_bumble_formatting() -> None:
     """Idempotent, process-wide; full dumps come back when logging 'bumble' at DEBUG."""
     global _patched
     if _patched:
         return
     _patched = True
+    logging.getLogger("bumble.controller").addFilter(_InFlightAtDisconnect())
     import importlib
     for base in (hci.HCI_Packet, att.ATT_PDU):
         todo = [base]
