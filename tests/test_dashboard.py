@@ -98,6 +98,10 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     qtbot.waitUntil(lambda: w.snap.n_steps > n_first + 2, timeout=8000)  # steps keep coming
     for role in Role:
         assert len(w.traces.curves[role].xData) > 200
+        # the views stay on the last 8 s and the items move; each item's idea of what is visible must move
+        # with it (pyqtgraph caches it), or the markers of the newest seconds are not drawn
+        vr, now = w.traces.markers[role].viewRect(), w.traces.t_now_s
+        assert abs(vr.right() - now) < 0.05 and abs(vr.left() - (now - 8.0)) < 0.05, (vr, now)
     assert "steps" in w.windowTitle()
     assert w.sensors.cells[Role.LEFT_SHIN]["state"].text() == "streaming"
     assert w.sensors.cells[Role.LEFT_SHIN]["rate"].text().endswith("Hz")

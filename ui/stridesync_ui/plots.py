@@ -26,7 +26,11 @@ ROLE_ORDER = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST
 
 
 class TracePanel(pg.GraphicsLayoutWidget):
-    """Four stacked limb traces sharing one scrolling time axis, with event markers."""
+    """Four stacked limb traces over the last ``TRACE_VIEW_S`` seconds, with event markers.
+
+    The views stay fixed on −TRACE_VIEW_S … 0 s ("seconds before now") and each frame moves the curves
+    and markers instead (``setPos``): no view range changes, so no linked-view updates and no axis
+    re-layout per frame, and the cached curve paths are only translated."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -44,6 +48,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self._seq = -1
         self._yr_at = -1e9
         self.frames = 0
+        self.t_now_s = 0.0  # the session time shown at the right edge
         first = None
         for k, role in enumerate(ROLE_ORDER):
             p = self.addPlot(row=k, col=0)
@@ -62,13 +67,12 @@ class TracePanel(pg.GraphicsLayoutWidget):
             if k < len(ROLE_ORDER) - 1:
                 p.hideAxis("bottom")
             else:
-                p.setLabel("bottom", "session time (s)")
+                p.setLabel("bottom", "seconds before now")
             p.vb.disableAutoRange()
             p.setYRange(-1.5, 3.0, padding=0)
+            p.setXRange(-TRACE_VIEW_S, 0.0, padding=0)
             if first is None:
                 first = p
-            else:
-                p.setXLink(first)
             self.plots[role] = p
             self.curves[role] = p.plot(pen=pg.mkPen(colour, width=1), connect="finite", skipFiniteCheck=False)
             # one scatter per plot for all its event kinds: each item costs a bounding-rect pass per frame
@@ -119,10 +123,18 @@ class TracePanel(pg.GraphicsLayoutWidget):
                         self.plots[role].setYRange(*want, padding=0)
 
     def scroll_to(self, t_now_s: float) -> None:
-        """One frame: show the last TRACE_VIEW_S seconds up to ``t_now_s``."""
-        self.first.setXRange(t_now_s - TRACE_VIEW_S, t_now_s, padding=0)
-        for p in self.plots.values():  # apply the new view transform now: done lazily inside paint, it
-            p.vb.prepareForPaint()       # schedules a second full repaint of every frame
+        """One frame: show the last TRACE_VIEW_S seconds up to ``t_now_s`` (the items move, the views stay)."""
+        if t_now_s != self.t_now_s:
+            self.t_now_s = t_now_s
+            for role in self.plots:
+                curve, markers = self.curves[role], self.markers[role]
+                curve.setPos(-t_now_s, 0.0)
+                markers.setPos(-t_now_s, 0.0)
+                # pyqtgraph caches each item's view rectangle in its own coordinates and only forgets it
+                # when the view changes; a moved item must forget it too (the markers draw only the
+                # points inside it)
+                curve.curve.viewTransformChanged()
+                markers.viewTransformChanged()
         self.frames += 1
 
 
