@@ -49,7 +49,6 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self._yr_at = -1e9
         self.frames = 0
         self.t_now_s = 0.0  # the session time shown at the right edge
-        first = None
         for k, role in enumerate(ROLE_ORDER):
             p = self.addPlot(row=k, col=0)
             p.setMenuEnabled(False)
@@ -71,8 +70,6 @@ class TracePanel(pg.GraphicsLayoutWidget):
             p.vb.disableAutoRange()
             p.setYRange(-1.5, 3.0, padding=0)
             p.setXRange(-TRACE_VIEW_S, 0.0, padding=0)
-            if first is None:
-                first = p
             self.plots[role] = p
             self.curves[role] = p.plot(pen=pg.mkPen(colour, width=1), connect="finite", skipFiniteCheck=False)
             # one scatter per plot for all its event kinds: each item costs a bounding-rect pass per frame
@@ -82,7 +79,6 @@ class TracePanel(pg.GraphicsLayoutWidget):
             self._marker_style[role] = {
                 k: (theme.EVENT_SYMBOL[k], pg.mkBrush(colour if k in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
                                                       else theme.BG)) for k in kinds}
-        self.first = first
 
     def new_data(self, snap: DashSnapshot) -> None:
         """Hand the newest snapshot's samples and events to the curves (once per snapshot)."""
