@@ -26,7 +26,7 @@ import numpy as np
 from stridesync.core.config import DetectorConfig
 from stridesync.core.reference import analyze
 from stridesync.evaluate import compare
-from stridesync.model import EventKind, Role, RoleSamples
+from stridesync.model import EventKind, Role
 from stridesync.pipeline import run_realtime
 from stridesync.sim import SimParams, simulate
 from stridesync.sim._gait import RAMP_S

@@ -27,7 +27,6 @@ import numpy as np
 from scipy import signal
 
 from stridesync.core.config import DetectorConfig
-from stridesync.model import EventKind, Role
 from stridesync.pipeline import blocks
 from stridesync.sim import SimParams, simulate
 

@@ -31,7 +31,6 @@ from stridesync_ui.launch import start_xvfb  # Qt-free
 
 
 def live_options(seconds: float):
-    from stridesync.live_run import LiveOptions
     from stridesync.model import Role
     from stridesync.sim import SimParams
 

@@ -8,15 +8,14 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
 from stridesync.core import dsp
 from stridesync.core.config import DetectorConfig
 from stridesync.core.reference import analyze
-from stridesync.model import EventKind, Role, RoleSamples
-from stridesync.sim import SimParams, simulate
+from stridesync.model import EventKind, Role
 from stridesync.sim._gait import RAMP_S
 
 from .conftest import event_key, feed, sim_cached, sorted_events

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from stridesync import cli
-from stridesync.io import read_wide_csv, write_wide_csv
+from stridesync.io import read_wide_csv
 from stridesync.live_run import LiveOptions, run_live
 from stridesync.model import Role
 from stridesync.session.replay import Replay, replay, session_recording
@@ -184,7 +184,7 @@ KILL_CHILD = textwrap.dedent("""
 def test_kill_9_mid_recording_loses_at_most_one_second(tmp_path):
     from stridesync.core.config import DetectorConfig
     from stridesync.live import LiveAnalyzer
-    from stridesync.session.synth import feed, synth_inputs
+    from stridesync.session.synth import feed
     from stridesync.sim import simulate
 
     path = tmp_path / "killed.stridesync"

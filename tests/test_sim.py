@@ -321,7 +321,7 @@ def test_sim_vs_real_ankle_impacts_and_rhythm():
         pytest.skip(f"{path} missing")
     with gzip.open(path, "rt") as fh:
         d = np.loadtxt(fh, delimiter=",", skiprows=1, usecols=(0, 2, 3, 4))
-    t, acc = d[:, 0], d[:, 1:]
+    acc = d[:, 1:]
     fs = 100.0
     norm = np.linalg.norm(acc, axis=1)
     # running only: 10 s windows with strong activity, away from the documented standing breaks
@@ -344,7 +344,7 @@ def test_sim_vs_real_ankle_impacts_and_rhythm():
     sim_pk = _per_stride_peaks(lowpass(snorm, 50, fs)[m], fs, 120.0 / cad)
     rq = np.percentile(real_pk, [10, 50, 90])
     sq = np.percentile(sim_pk, [10, 50, 90])
-    print(f"\nankle (real, shoe clip) vs shin (sim), 100 Hz, ±8 g")
+    print("\nankle (real, shoe clip) vs shin (sim), 100 Hz, ±8 g")
     print(f"  per-stride |a| peak p10/p50/p90 g : real {np.round(rq, 2)}  sim {np.round(sq, 2)}")
     print(f"  dominant |a| frequency Hz         : real {real_dom:.2f}  sim {sim_dom:.2f}")
     print(f"  dominant / stride frequency       : real {real_dom * real_stride:.2f}  sim {sim_dom * 120.0 / cad:.2f}")

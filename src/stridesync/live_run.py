@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .core.config import DetectorConfig
 from .live import LiveAnalyzer
-from .model import Event, Role, Step
+from .model import Event, Step
 from .roster import Roster
 
 log = logging.getLogger(__name__)

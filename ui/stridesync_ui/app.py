@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QVBoxLayout,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QMainWindow, QProgressBar, QVBoxLayout,
                                QWidget)
 
 from stridesync.errors import StrideSyncError

@@ -266,7 +266,7 @@ def _table_geom(lay: Layout, t: Table, width: float) -> _TableGeom:
 
 def _table_painter(t: Table, g: _TableGeom, rows: range, with_caption: bool) -> Painter:
     def paint(p: QPainter, x: float, y: float) -> None:
-        f, fh = _font(CELL_FONT_PT), _font(HEAD_FONT_PT, bold=True)
+        fh = _font(HEAD_FONT_PT, bold=True)
         width = sum(g.widths)
         p.setFont(fh)
         p.setPen(QColor(MUTED))

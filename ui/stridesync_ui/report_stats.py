@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stridesync.core.measures import LIMB_OF_LAG, other_leg_contacts, weak_link
-from stridesync.model import LAG_NAMES, EventKind, Role, Side, Step
+from stridesync.model import LAG_NAMES, Role, Side, Step
 
 from .report_data import ReportData
 

@@ -10,7 +10,6 @@ Units are in the names: seconds (``_s``), milliseconds (``_ms``), percent (``_pc
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping

@@ -32,10 +32,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
 from ..errors import InputFormatError
-from ..model import Event, EventKind, Role, Side, Step
+from ..model import Event, EventKind, Role, Step
 from . import dsp
 from .config import DetectorConfig
 from .measures import RawStep, baseline_targets, raw_step, score_step, summarize, zero_targets

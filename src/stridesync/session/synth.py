@@ -9,8 +9,6 @@ first connection event after its last sample plus a host delay (1 ms + exponenti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
 from ..protocol import DataPacket
