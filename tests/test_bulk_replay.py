@@ -19,7 +19,7 @@ from stridesync.protocol import DataPacket, _HEADER
 from stridesync.session.recorder import Recorder
 from stridesync.session.replay import Replay, replay
 from stridesync.session.store import Kind, SensorInfo, Session
-from stridesync.session.synth import synth_inputs
+from stridesync.session.synth import feed, synth_inputs
 from stridesync.sim import SimParams, simulate
 
 
@@ -83,20 +83,6 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
     return out
 
 
-def _feed(a: LiveAnalyzer, items: list[tuple]) -> None:
-    for t, kind, key, payload in items:
-        if kind == Kind.PACKET:
-            a.on_packet(t, key, payload)
-        elif kind == Kind.EXCHANGE:
-            a.on_time_sync(key, *payload)
-        elif kind == Kind.STATE:
-            a.set_state(key, payload[0], battery_pct=payload[1], rssi=payload[2])
-        elif kind == Kind.TICK:
-            a.tick(t)
-        elif kind == Kind.FINISH:
-            a.finish()
-
-
 def _sensor_state(a: LiveAnalyzer) -> dict:
     out = {}
     for k, s in a.sensors.items():
@@ -121,7 +107,7 @@ def test_bulk_replay_equals_per_input_live_on_hostile_input(tmp_path, seed):
     path = tmp_path / "hostile.stridesync"
     rec = Recorder(path, sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()], config=DetectorConfig())
     live = LiveAnalyzer(sensors, sink=rec)
-    _feed(live, items)
+    feed(items, live)
     rec.close(events=live.core.events_, steps=live.core.steps_, summary=live.core.summary())
 
     with Session.open(path) as s:
@@ -175,7 +161,7 @@ def test_sensor_time_beyond_int64_is_counted_malformed_not_a_crash(tmp_path):
     path = tmp_path / "t0.stridesync"
     rec = Recorder(path, sensors=[SensorInfo("A", Role.LEFT_SHIN, 200.0)], config=DetectorConfig())
     live = LiveAnalyzer(sensors, sink=rec)
-    _feed(live, items)
+    feed(items, live)
     rec.close()
     assert live.sensors["A"].malformed == 200 and live.sensors["A"].clock.model is not None
     with Session.open(path) as s:
@@ -192,7 +178,7 @@ def test_seek_fast_forwards_in_bulk_and_continues_input_by_input_like_live(tmp_p
     path = tmp_path / "seek.stridesync"
     rec = Recorder(path, sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()], config=DetectorConfig())
     live = LiveAnalyzer(sensors, sink=rec)
-    _feed(live, items)
+    feed(items, live)
     rec.close(events=live.core.events_, steps=live.core.steps_, summary=live.core.summary())
     calls: list[float] = []
     with Session.open(path) as s:

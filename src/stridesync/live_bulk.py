@@ -55,10 +55,10 @@ class _Released:
     its session time and acceleration (g)."""
 
     def __init__(self, g: np.ndarray, t_last_us: np.ndarray, last: np.ndarray, arrival: np.ndarray,
-                 n: np.ndarray, times: np.ndarray, acc: np.ndarray):
+                 n: np.ndarray, start: np.ndarray, times: np.ndarray, acc: np.ndarray):
         self.g, self.t_last_us, self.last, self.arrival, self.n = g, t_last_us, last, arrival, n
+        self.start = start  # sample offset of each packet (one more entry: the total)
         self.times, self.acc = times, acc
-        self.start = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)  # sample offset of each packet
         self.pos = 0  # next packet to hand to the core
 
 
@@ -79,9 +79,9 @@ class _SensorPass:
         t0 = h.t0_us[acc_i].astype(np.int64)
         seq = h.seq[acc_i].astype(np.int64)
         reboot_at: set[int] = set()  # positions in acc_i where the sensor rebooted
-        if len(t0) and (s.last_t0_us is not None or np.any(np.diff(t0) <= 0)):
+        if np.any(np.diff(t0) <= 0):  # the analyser is fresh: nothing came before the first packet
             keep = np.ones(len(t0), bool)
-            last_t0 = s.last_t0_us
+            last_t0 = None
             for j, v in enumerate(t0.tolist()):
                 if last_t0 is not None and v <= last_t0:
                     if v + 10_000_000 < last_t0:
@@ -95,10 +95,9 @@ class _SensorPass:
         s.malformed += len(pk) - len(acc_i)
         # sequence gaps (a reboot forgets the previous seq)
         if len(seq):
-            prev = np.concatenate([[-1 if s.last_seq is None else s.last_seq], seq[:-1]])
-            gap = (seq - prev - 1) & 0xFFFF
+            gap = (seq - np.concatenate([[-1], seq[:-1]]) - 1) & 0xFFFF
             counted = gap < 0x8000
-            counted[0] &= s.last_seq is not None
+            counted[0] = False  # the first packet has no predecessor
             for j in reboot_at:
                 counted[j] = False
             s.lost += int(gap[counted].sum())
@@ -108,7 +107,7 @@ class _SensorPass:
         period = h.period_us[acc_i].astype(np.int64)
         t_last_us = t0 + (n - 1) * period
         g_pk = pk[acc_i]  # input index of each accepted packet
-        arrival = np.array([t_s[i] for i in g_pk], dtype=np.float64)
+        arrival = _take(t_s, g_pk)
         self.g_accepted, self.arrival = g_pk, arrival
         if len(g_pk):
             s.last_arrival_s = float(arrival[-1])
@@ -193,7 +192,7 @@ class _SensorPass:
             raw3 = raw[s_off[:, None] + np.arange(3)]
         scale = np.repeat(h.acc_range_g[acc_i[r]].astype(np.float64) / 32768.0, n_r)
         acc = raw3.astype(np.float64) * scale[:, None]
-        self.rel = _Released(rel_g, t_last_us[r], last, t_s_take(t_s, rel_g), n_r, times, acc)
+        self.rel = _Released(rel_g, t_last_us[r], last, _take(t_s, rel_g), n_r, start, times, acc)
 
     def last_arrival_before(self, g: int) -> float | None:
         k = int(self.g_accepted.searchsorted(g)) - 1
@@ -208,7 +207,8 @@ class _SensorPass:
         return int(np.searchsorted(self.g_accepted, g1)) > int(np.searchsorted(self.g_accepted, g0, "right"))
 
 
-def t_s_take(t_s: list, g: np.ndarray) -> np.ndarray:
+def _take(t_s: list, g: np.ndarray) -> np.ndarray:
+    """The input times at indices ``g``, as float64."""
     return np.array([t_s[i] for i in g.tolist()], dtype=np.float64)
 
 

@@ -62,7 +62,21 @@ def live_supports_recording() -> bool:
     return "record_to" in {f.name for f in fields(LiveOptions)}
 
 
-class LiveWorker:
+class _Threaded:
+    """A source that runs on its own thread (``self._thread``): wait for it, ask whether it still runs."""
+
+    _thread: threading.Thread
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+
+class LiveWorker(_Threaded):
     """A live session on a worker thread.
 
     Parameters
@@ -101,14 +115,6 @@ class LiveWorker:
                 loop.call_soon_threadsafe(ev.set)
             except RuntimeError:  # the loop closed meanwhile
                 pass
-
-    def join(self, timeout_s: float | None = None) -> bool:
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     def mark_lap(self, t_s: float, label: str = "") -> bool:
         """Store a lap mark in the session file being recorded (thread-safe). False when not recording."""
@@ -248,7 +254,7 @@ def load_replay(path: str | Path):
         return recording, session.detector_config, session.athlete or None
 
 
-class ReplayWorker:
+class ReplayWorker(_Threaded):
     """Plays a recording through a fresh real-time core on a worker thread: play, pause, speed, seek.
 
     Seeking backwards restarts the core and feeds it at full speed up to the new position (the core runs
@@ -293,10 +299,6 @@ class ReplayWorker:
 
     def seek(self, position_s: float) -> None:
         self._cmds.put(("seek", float(position_s)))
-
-    def join(self, timeout_s: float | None = None) -> bool:
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
 
     @property
     def duration_s(self) -> float:
@@ -378,7 +380,7 @@ class ReplayWorker:
 
 
 # ============================================================================ session replay
-class SessionReplayWorker:
+class SessionReplayWorker(_Threaded):
     """A session file replayed through :class:`stridesync.session.replay.Replay` on a worker thread.
 
     A live session's recorded packets, clock exchanges and link states go through a fresh
@@ -459,14 +461,6 @@ class SessionReplayWorker:
             if not self.playing:
                 self._hold_at = target
                 r.resume()
-
-    def join(self, timeout_s: float | None = None) -> bool:
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
 
     @property
     def duration_s(self) -> float:

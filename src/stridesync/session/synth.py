@@ -67,10 +67,23 @@ def feed(items: list[tuple], analyzer=None, sink=None, *, pace: float | None = N
          on_fed=None) -> None:
     """Feed inputs to an analyser (whose sink records them) or straight to a sink; optionally paced.
 
+    ``items`` as :func:`synth_inputs` makes them; a STATE item's payload is ``(state, battery_pct, rssi)``.
     ``on_fed(t_s)`` is called after each input. Returns nothing useful; it runs to the end.
     """
     import time
 
+    if analyzer is not None:
+        call = {Kind.PACKET: lambda t, k, p: analyzer.on_packet(t, k, p),
+                Kind.EXCHANGE: lambda t, k, p: analyzer.on_time_sync(k, *p),
+                Kind.STATE: lambda t, k, p: analyzer.set_state(k, p[0], battery_pct=p[1], rssi=p[2]),
+                Kind.TICK: lambda t, k, p: analyzer.tick(t),
+                Kind.FINISH: lambda t, k, p: analyzer.finish()}
+    else:
+        call = {Kind.PACKET: lambda t, k, p: sink.packet(t, k, p),
+                Kind.EXCHANGE: lambda t, k, p: sink.exchange(k, *p),
+                Kind.STATE: lambda t, k, p: sink.state(t, k, *p),
+                Kind.TICK: lambda t, k, p: sink.tick(t),
+                Kind.FINISH: lambda t, k, p: sink.finish(t)}
     wall0 = time.monotonic()
     t0 = items[0][0] if items else 0.0
     for t, kind, key, payload in items:
@@ -78,23 +91,6 @@ def feed(items: list[tuple], analyzer=None, sink=None, *, pace: float | None = N
             ahead = (t - t0) / pace - (time.monotonic() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
-        if analyzer is not None:
-            if kind == Kind.PACKET:
-                analyzer.on_packet(t, key, payload)
-            elif kind == Kind.EXCHANGE:
-                analyzer.on_time_sync(key, *payload)
-            elif kind == Kind.TICK:
-                analyzer.tick(t)
-            elif kind == Kind.FINISH:
-                analyzer.finish()
-        else:
-            if kind == Kind.PACKET:
-                sink.packet(t, key, payload)
-            elif kind == Kind.EXCHANGE:
-                sink.exchange(key, *payload)
-            elif kind == Kind.TICK:
-                sink.tick(t)
-            elif kind == Kind.FINISH:
-                sink.finish(t)
+        call[kind](t, key, payload)
         if on_fed is not None:
             on_fed(t)
