@@ -26,7 +26,8 @@ def feed(recording: Recording, chunks: dict | float = 0.02, config: DetectorConf
          rng: np.random.Generator | None = None) -> RealtimeCore:
     """Feed a recording to a new core in time order; ``chunks`` is a block length in s, or with
     ``rng`` the block lengths are drawn at random (1 sample up to 1 s) per role."""
-    core = RealtimeCore({r: s.sample_rate_hz for r, s in recording.items()}, config=config)
+    core = RealtimeCore({r: s.sample_rate_hz for r, s in recording.items()}, config=config,
+                        gyro_roles=[r for r, s in recording.items() if s.gyro_dps is not None])
     pos = {r: 0 for r in recording}
     t_end = max(s.time_s[-1] for s in recording.values())
     edge = min(s.time_s[0] for s in recording.values())
@@ -37,14 +38,15 @@ def feed(recording: Recording, chunks: dict | float = 0.02, config: DetectorConf
             if rng is not None and rng.random() < 0.3 and edge <= t_end:
                 continue  # this sensor's block arrives later, merged with the next
             if j > pos[r]:
-                core.push(r, s.time_s[pos[r]:j], s.acc_g[pos[r]:j])
+                core.push(r, s.time_s[pos[r]:j], s.acc_g[pos[r]:j],
+                          None if s.gyro_dps is None else s.gyro_dps[pos[r]:j])
                 pos[r] = j
     core.finish()
     return core
 
 
 def event_key(e):
-    return (e.role.value, e.kind.value, e.time_s, e.amplitude_g, e.stride_index)
+    return (e.role.value, e.kind.value, e.time_s, e.amplitude, e.stride_index, e.source)
 
 
 def sorted_events(events):

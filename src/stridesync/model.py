@@ -74,21 +74,37 @@ AXES = ("x", "y", "z")
 LAG_NAMES = ("swing_lag", "ipsi_arm_lag", "contra_arm_lag")
 
 
+#: rule sets (MEASUREMENT.md §2): the ``source`` of an event
+SOURCES = ("gyro", "accel")
+
+
+def event_unit(source: str, kind: "EventKind") -> str:
+    """Unit of an event's amplitude: the gyroscope rules give angular velocities (deg/s), except the
+    contact's peak tibial acceleration (g); the accelerometer rules give g."""
+    return "deg/s" if source == "gyro" and kind is not EventKind.CONTACT else "g"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One detected limb event on the session clock.
 
-    ``stride_index`` numbers, from 0 and per sensor, every detected contact (shins) or
-    ``arm_fwd`` (wrists) in time order, reported or not: a stride opened by contact k
-    ends at contact k + 1, and indices skip where strides were not counted.
-    ``push``, ``swing`` and ``arm_back`` carry the index of the event that opens their stride.
+    ``stride_index`` numbers, from 0 and per sensor, every anchor (docs/measurement.md §3) in time order,
+    reported or not: a stride of a shin runs from the contact of anchor k to the contact of anchor k + 1
+    and its ``push`` and ``swing`` carry k; a wrist's ``arm_fwd`` carries its anchor's number and its
+    ``arm_back`` the number before. Indices skip where strides were not counted.
+    ``amplitude`` is in :attr:`unit`; ``source`` names the rule set that found the event.
     """
 
     role: Role
     kind: EventKind
     time_s: float
-    amplitude_g: float
+    amplitude: float
     stride_index: int
+    source: str = "accel"
+
+    @property
+    def unit(self) -> str:
+        return event_unit(self.source, self.kind)
 
 
 @dataclass(frozen=True, slots=True)

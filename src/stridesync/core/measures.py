@@ -257,7 +257,7 @@ def summarize(events: list[Event], steps: list[Step], targets: dict[str, float |
     for kind in EventKind:
         for side in Side:
             role = side.shin if kind in (EventKind.CONTACT, EventKind.PUSH, EventKind.SWING) else side.wrist
-            amp[(kind, side)] = _mean([e.amplitude_g for e in idx.get((role, kind), [])])
+            amp[(kind, side)] = _mean([e.amplitude for e in idx.get((role, kind), [])])
         balance[f"{kind.value}_amplitude_sa_pct"] = symmetry_angle_pct(amp[(kind, Side.LEFT)], amp[(kind, Side.RIGHT)])
     by_side = {side: [s for s in steps if s.stance_side is side] for side in Side}
     balance["stride_time_sa_pct"] = symmetry_angle_pct(_mean([s.stride_time_s for s in by_side[Side.LEFT]]),

@@ -1,0 +1,325 @@
+"""The two rule sets of MEASUREMENT.md v2, written once for both analysers.
+
+Every limb is analysed in the same shape (docs/measurement.md §3):
+
+1. **Anchors.** One signal per limb has one dominant peak per cycle: the shank's mid-swing rotation
+   (gyroscope rules) or the impact (accelerometer rules), the arm's forward swing (gyroscope) or its
+   forward turn (accelerometer). An anchor is a local maximum of ``sign × signal`` that reaches the rule's
+   minimum and is the largest value within ± ``anchor_half_s`` of its own segment (earlier samples must be
+   strictly lower, later ones lower or equal).
+2. **Records.** Each anchor, with the anchor before it when the two lie 0.4–1.0 s apart in one segment,
+   gives a *record*: the events of the cycle that ends at this anchor and of the moments just after it.
+   For a shin, a record holds the stride's ``push`` and ``swing`` and the ``contact`` that closes the stride;
+   for a wrist, its ``arm_back`` and ``arm_fwd``.
+3. **Strides, bouts, steps** are built from records by :mod:`stridesync.core.strides` and
+   :mod:`stridesync.core.measures`, the same code for the reference and the real-time core.
+
+A record reads only samples from the previous anchor to :func:`record_end_s` after its own anchor, so
+the real-time core can compute it as soon as those values are final, with this very function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from ..model import EventKind, Role
+from . import dsp
+from .config import DetectorConfig
+
+
+class RuleSet(str, Enum):
+    """Which rules found an event (the ``source`` column of the events CSV)."""
+
+    GYRO = "gyro"
+    ACCEL = "accel"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: unit of each event's amplitude, per rule set
+UNITS = {
+    (RuleSet.GYRO, EventKind.CONTACT): "g", (RuleSet.GYRO, EventKind.PUSH): "deg/s",
+    (RuleSet.GYRO, EventKind.SWING): "deg/s", (RuleSet.GYRO, EventKind.ARM_FWD): "deg/s",
+    (RuleSet.GYRO, EventKind.ARM_BACK): "deg/s",
+    (RuleSet.ACCEL, EventKind.CONTACT): "g", (RuleSet.ACCEL, EventKind.PUSH): "g",
+    (RuleSet.ACCEL, EventKind.SWING): "g", (RuleSet.ACCEL, EventKind.ARM_FWD): "g",
+    (RuleSet.ACCEL, EventKind.ARM_BACK): "g",
+}
+
+
+def choose(cfg: DetectorConfig, has_gyro: bool) -> RuleSet:
+    """The rule set for one sensor: ``auto`` takes the gyroscope rules wherever angular rate exists."""
+    if cfg.rules == "accel":
+        return RuleSet.ACCEL
+    if cfg.rules == "gyro" or has_gyro:
+        return RuleSet.GYRO
+    return RuleSet.ACCEL
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one limb's analysis needs: its filtered signals and its anchor."""
+
+    rules: RuleSet
+    is_shin: bool
+    #: signal name → low-pass cut-off (Hz), or None for the unfiltered signal
+    signals: dict[str, float | None]
+    anchor: str
+    anchor_sign: float
+    anchor_min: float
+
+
+def spec(role: Role, rules: RuleSet, cfg: DetectorConfig) -> Spec:
+    if role.is_shin:
+        if rules is RuleSet.GYRO:
+            return Spec(rules, True, {"s": cfg.gyro_shin_lp_hz, "m": None}, "s", 1.0, cfg.gyro_swing_min_dps)
+        return Spec(rules, True, {"m": cfg.contact_lp_hz, "ay": cfg.push_lp_hz, "ax": cfg.swing_lp_hz}, "m", 1.0,
+                    cfg.contact_min_g)
+    if rules is RuleSet.GYRO:
+        return Spec(rules, False, {"s": cfg.gyro_arm_lp_hz}, "s", 1.0, cfg.gyro_arm_min_dps)
+    return Spec(rules, False, {"ay": cfg.arm_lp_hz}, "ay", -1.0, -np.inf)
+
+
+def raw_signals(sp: Spec, acc_g: np.ndarray, gyro_dps: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The unfiltered input of each signal of ``sp``."""
+    out = {}
+    for name in sp.signals:
+        if name == "s":
+            out[name] = -np.asarray(gyro_dps, dtype=float)[:, 2]
+        elif name == "m":
+            out[name] = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
+        elif name == "ay":
+            out[name] = acc_g[:, 1]
+        elif name == "ax":
+            out[name] = acc_g[:, 0]
+    return out
+
+
+def record_end_s(tr: "Track", sp: Spec, cfg: DetectorConfig, i: int, final_hi: int) -> float | None:
+    """The time through which the record of anchor ``i`` reads (one sample past it is also read), given
+    that values below global index ``final_hi`` are final; ``None`` while that is not known yet.
+
+    The reach depends on the data (the contact is searched from the terminal-swing zero crossing, the
+    forward turn ends at the first negative rate), so the real-time core asks as the data arrive.
+    """
+    ta = tr.time(i)
+    if sp.rules is RuleSet.ACCEL:
+        return ta
+    search = cfg.gyro_contact_search_s if sp.is_shin else cfg.gyro_arm_search_s
+    lo, hi = tr.clip_seg(i, i, tr.index_after(ta + search))
+    reach = min(hi, final_hi)
+    neg = np.flatnonzero(tr.sig["s"][lo - tr.base:reach - tr.base] < 0.0)
+    if len(neg):
+        t_z = tr.time(lo + int(neg[0]))
+        return t_z + cfg.gyro_contact_min_s if sp.is_shin else t_z
+    if hi <= final_hi and hi < tr.base + len(tr.t):
+        return ta + search
+    return None
+
+
+class Track:
+    """Index-addressed access to one limb's samples: times, segment ids and filtered signals.
+
+    ``base`` is the global index of element 0 of the arrays (the real-time core keeps a trimmed buffer),
+    so every index below is global. Windows never leave the segment of the sample they start from.
+    """
+
+    __slots__ = ("t", "seg", "sig", "base")
+
+    def __init__(self, t: np.ndarray, seg: np.ndarray, sig: dict[str, np.ndarray], base: int = 0):
+        self.t, self.seg, self.sig, self.base = t, seg, sig, base
+
+    def time(self, i: int) -> float:
+        return float(self.t[i - self.base])
+
+    def index_after(self, t: float) -> int:
+        """First global index with time > t."""
+        return int(self.t.searchsorted(t, side="right")) + self.base
+
+    def index_from(self, t: float) -> int:
+        """First global index with time >= t."""
+        return int(self.t.searchsorted(t, side="left")) + self.base
+
+    def same_seg(self, i: int, j: int) -> bool:
+        return self.seg[i - self.base] == self.seg[j - self.base]
+
+    def clip_seg(self, i: int, lo: int, hi: int) -> tuple[int, int]:
+        """[lo, hi) cut to i's segment (and to the arrays)."""
+        b = self.base
+        lo, hi = max(lo, b), min(hi, b + len(self.t))
+        sid = self.seg[i - b]
+        # segments are contiguous runs: walk the edges by search on the run
+        sg = self.seg[lo - b:hi - b]
+        if len(sg) and (sg[0] != sid or sg[-1] != sid):
+            inside = np.flatnonzero(sg == sid)
+            return lo + int(inside[0]), lo + int(inside[-1]) + 1
+        return lo, hi
+
+    def refined(self, name: str, i: int) -> tuple[float, float]:
+        """(time, value) of the extreme at i, by the contract's parabola, within i's segment."""
+        x = self.sig[name]
+        b = self.base
+        if i - 1 < b or i + 1 >= b + len(x) or not (self.same_seg(i - 1, i) and self.same_seg(i, i + 1)):
+            return self.time(i), float(x[i - b])
+        shift, val = dsp.refine_extremum(x[i - 1 - b:i + 2 - b], 1)
+        return dsp.sample_time(self.t[i - 1 - b:i + 2 - b], 1, shift), val
+
+    def crossing(self, name: str, j: int, level: float) -> float:
+        """Time where the signal crosses ``level`` between samples j−1 and j (linear interpolation)."""
+        x = self.sig[name]
+        b = self.base
+        x0, x1 = float(x[j - 1 - b]), float(x[j - b])
+        t0, t1 = float(self.t[j - 1 - b]), float(self.t[j - b])
+        if x1 == x0:
+            return t1
+        return t0 + (level - x0) / (x1 - x0) * (t1 - t0)
+
+
+def candidates(x: np.ndarray, seg: np.ndarray, sign: float, vmin: float) -> np.ndarray:
+    """Local indices k (1 … n−2) where sign × x has a local maximum (a plateau once, at its start) of at
+    least ``vmin`` with both neighbours in its segment."""
+    if len(x) < 3:
+        return np.empty(0, dtype=np.int64)
+    y = sign * x
+    c = y[1:-1]
+    ok = (c > y[:-2]) & (c >= y[2:]) & (c >= vmin) & (seg[1:-1] == seg[:-2]) & (seg[1:-1] == seg[2:])
+    return np.flatnonzero(ok) + 1
+
+
+def is_anchor(tr: Track, sp: Spec, i: int, half_s: float) -> bool:
+    """Candidate i beats every earlier sample of its window strictly and every later one or ties it."""
+    lo, hi = tr.clip_seg(i, tr.index_from(tr.time(i) - half_s), tr.index_after(tr.time(i) + half_s))
+    b = tr.base
+    y = sp.anchor_sign * tr.sig[sp.anchor][lo - b:hi - b]
+    k = i - lo
+    v = y[k]
+    j = int(y.argmax())
+    m = y[j]
+    return not (m > v or (m == v and j < k))
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One event found by a record: its instant (s), amplitude (in the rule set's unit) and sample."""
+
+    kind: EventKind
+    time_s: float
+    amplitude: float
+
+
+def record(tr: Track, sp: Spec, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    """The events of the record of anchor ``i`` (``i_prev``: the previous anchor of a valid cycle, or None).
+
+    Shin: ``push`` and ``swing`` of the stride that ends at this record's ``contact``, and that contact.
+    Wrist: the ``arm_back`` of the cycle before the anchor and the ``arm_fwd`` after it (gyroscope), or the
+    anchor's ``arm_fwd`` and the cycle's ``arm_back`` (accelerometer).
+    """
+    if sp.is_shin:
+        return _shin_gyro(tr, cfg, i_prev, i) if sp.rules is RuleSet.GYRO else _shin_accel(tr, cfg, i_prev, i)
+    return _wrist_gyro(tr, cfg, i_prev, i) if sp.rules is RuleSet.GYRO else _wrist_accel(tr, cfg, i_prev, i)
+
+
+def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    b = tr.base
+    s = tr.sig["s"]
+    out = []
+    ta = tr.time(i)
+    if i_prev is not None:
+        T = ta - tr.time(i_prev)
+        # toe-off: the early-swing minimum before the mid-swing peak, the late-stance maximum before it,
+        # and the first fall past drop_frac of the way between them
+        lo = tr.index_from(ta - 0.5 * T)
+        j_min = lo + int(s[lo - b:i - b].argmin())
+        lo2 = tr.index_from(ta - 0.6 * T)
+        if j_min > lo2:
+            j_max = lo2 + int(s[lo2 - b:j_min - b].argmax())
+            hi_v, lo_v = float(s[j_max - b]), float(s[j_min - b])
+            level = hi_v - cfg.gyro_push_drop_frac * (hi_v - lo_v)
+            seg = s[j_max - b:j_min + 1 - b]
+            k = int(np.flatnonzero(seg < level)[0])  # exists: the minimum itself is below the level
+            out.append(Found(EventKind.PUSH, tr.crossing("s", j_max + k, level), abs(lo_v)))
+    t_sw, v_sw = tr.refined("s", i)
+    out.append(Found(EventKind.SWING, t_sw, v_sw))
+    # initial contact: the terminal-swing zero crossing of −ω_z, then the minimum that follows it
+    lo, hi = tr.clip_seg(i, i, tr.index_after(ta + cfg.gyro_contact_search_s))
+    neg = np.flatnonzero(s[lo - b:hi - b] < 0.0)
+    if len(neg) and neg[0] > 0:
+        jz = lo + int(neg[0])
+        t_z = tr.crossing("s", jz, 0.0)
+        lo2, hi2 = tr.clip_seg(i, jz, tr.index_after(tr.time(jz) + cfg.gyro_contact_min_s))
+        j_m = jz + int(s[jz - b:hi2 - b].argmin())
+        if j_m < hi2 - 1:  # a true minimum inside its window
+            t_m, _ = tr.refined("s", j_m)
+            tc = t_z + cfg.gyro_contact_frac * (t_m - t_z)
+            # amplitude: the peak of the unfiltered ‖a‖ within 50 ms of contact (the impact)
+            lo_a, hi_a = tr.clip_seg(i, tr.index_from(tc - 0.05), min(tr.index_after(tc + 0.05), hi2))
+            m = tr.sig["m"][lo_a - b:hi_a - b]
+            out.append(Found(EventKind.CONTACT, tc, float(m.max()) if len(m) else float("nan")))
+    return out
+
+
+def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    b = tr.base
+    out = []
+    if i_prev is not None:
+        t0, t1 = tr.time(i_prev), tr.time(i)
+        T = t1 - t0
+        for kind, name, (a, bb), sign in ((EventKind.PUSH, "ay", cfg.push_window, -1.0),
+                                          (EventKind.SWING, "ax", cfg.swing_window, 1.0)):
+            lo = tr.index_from(t0 + a * T)
+            hi = tr.index_after(t0 + bb * T)
+            if hi <= lo:
+                continue
+            j = lo + int((sign * tr.sig[name][lo - b:hi - b]).argmax())
+            te, v = tr.refined(name, j)
+            out.append(Found(kind, te, abs(v)))
+    tc, v = tr.refined("m", i)
+    out.append(Found(EventKind.CONTACT, tc, abs(v)))
+    return out
+
+
+def _wrist_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    b = tr.base
+    s = tr.sig["s"]
+    out = []
+    if i_prev is not None:
+        # backward turn: the last upward zero crossing of −ω_z before the forward swing's peak
+        seg = s[i_prev - b:i + 1 - b]
+        up = np.flatnonzero((seg[:-1] < 0.0) & (seg[1:] >= 0.0))
+        if len(up):
+            j = i_prev + int(up[-1]) + 1
+            back_peak = float(seg[:j - i_prev].min())
+            out.append(Found(EventKind.ARM_BACK, tr.crossing("s", j, 0.0), abs(back_peak)))
+    t_pk, v_pk = tr.refined("s", i)
+    lo, hi = tr.clip_seg(i, i, tr.index_after(tr.time(i) + cfg.gyro_arm_search_s))
+    post = s[lo - b:hi - b]
+    down = np.flatnonzero(post < 0.0)
+    if len(down) and down[0] > 0:
+        out.append(Found(EventKind.ARM_FWD, tr.crossing("s", lo + int(down[0]), 0.0), abs(v_pk)))
+    return out
+
+
+def _wrist_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    b = tr.base
+    out = []
+    if i_prev is not None:
+        ay = tr.sig["ay"][i_prev - b:i + 1 - b]
+        j = i_prev + 1 + int(ay[1:-1].argmax())
+        tb, v = tr.refined("ay", j)
+        out.append(Found(EventKind.ARM_BACK, tb, abs(v)))
+    tf, v = tr.refined("ay", i)
+    out.append(Found(EventKind.ARM_FWD, tf, abs(v)))
+    return out
+
+
+def wrist_cycle_clear(tr: Track, sp: Spec, cfg: DetectorConfig, i_prev: int, i: int) -> bool:
+    """Wrists only: the arm swings clearly over the cycle (gyroscope: its forward peak reaches the
+    rule's minimum, already true of every anchor; accelerometer: a_y spans ``wrist_only_min_p2p_g``)."""
+    if sp.rules is RuleSet.GYRO:
+        return True
+    ay = tr.sig["ay"][i_prev - tr.base:i + 1 - tr.base]
+    return float(ay.max() - ay.min()) >= cfg.wrist_only_min_p2p_g
