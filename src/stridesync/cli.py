@@ -60,8 +60,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     outputs = [p for p in (args.events, args.steps, args.summary) if p]
     check_writable(outputs)
-    cfg = DetectorConfig(target_model=args.target)
+    cfg = DetectorConfig(target_model=args.target, rules=args.rules)
     recording = read_wide_csv(args.input)
+    if args.rules == "gyro":
+        missing = [r.value for r, s in recording.items() if s.gyro_dps is None]
+        if missing:
+            raise StrideSyncError(f"--rules gyro needs angular rate (<role>_gx/_gy/_gz columns); "
+                                  f"{args.input} has none for {', '.join(missing)}")
     if args.reference:
         res = ReferenceAnalyzer(config=cfg).analyze(recording).result()
     else:
@@ -565,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--summary", type=Path, help="session summary JSON to write")
     a.add_argument("--reference", action="store_true", help="use the offline reference analyser")
     a.add_argument("--target", choices=("together", "baseline"), default="together", help="target model")
+    a.add_argument("--rules", choices=("auto", "gyro", "accel"), default="auto",
+                   help="rule set: auto (gyroscope rules wherever angular rate is present), gyro, or accel "
+                        "(ignore angular rate, for comparison) (default: auto)")
     a.add_argument("--block-s", type=float, default=0.02, help=argparse.SUPPRESS)
     a.set_defaults(func=cmd_analyze)
 

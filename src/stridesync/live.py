@@ -18,7 +18,7 @@ from .clock import ClockSync
 from .core.config import DetectorConfig
 from .core.realtime import RealtimeCore
 from .model import Event, Role, Step
-from .protocol import SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
+from .protocol import FMT_ACC_GYRO, SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ class LiveAnalyzer:
 
     Parameters
     ----------
-    sensors : key → (role, nominal sample rate Hz). The key is the sensor's serial number.
+    sensors : key → (role, nominal sample rate Hz[, streams angular rate]). The key is the sensor's serial
+        number. A sensor that streams angular rate is analysed with the gyroscope rules (unless
+        ``config.rules`` says ``accel``); its packets without angular rate are counted as malformed.
     config : detector settings.
     sink : optional recorder (:class:`~stridesync.session.recorder.Recorder` or anything with the same
         methods). Every input call is passed to it first, in call order: ``packet(arrival_s, key, data)``,
@@ -98,8 +100,10 @@ class LiveAnalyzer:
                  sink: object | None = None):
         self.config = config or DetectorConfig()
         self.sink = sink
-        self.sensors = {k: _Sensor(k, Role(r), ClockSync()) for k, (r, _) in sensors.items()}
-        self.core = RealtimeCore({Role(r): fs for r, fs in sensors.values()}, config=self.config)
+        self.sensors = {k: _Sensor(k, Role(v[0]), ClockSync()) for k, v in sensors.items()}
+        self.gyro = {k for k, v in sensors.items() if len(v) > 2 and v[2]}
+        self.core = RealtimeCore({Role(v[0]): v[1] for v in sensors.values()}, config=self.config,
+                                 gyro_roles=[Role(v[0]) for k, v in sensors.items() if k in self.gyro])
         self.now_s = 0.0
         self._streams = self.core.streams  # the core's per-role streams (kept if the core is wrapped)
         # diagnostics for tests, benchmarks and health views; bounded, so a long session cannot grow them
@@ -125,6 +129,10 @@ class LiveAnalyzer:
         except ProtocolError as exc:
             s.malformed += 1
             log.debug("%s: malformed packet: %s", key, exc)
+            return [], []
+        if key in self.gyro and pkt.fmt != FMT_ACC_GYRO:
+            s.malformed += 1
+            log.debug("%s: a packet without angular rate from a sensor that streams it", key)
             return [], []
         if pkt.t0_us >= SENSOR_TIME_LIMIT_US:
             s.malformed += 1
@@ -220,10 +228,12 @@ class LiveAnalyzer:
             if last <= floor:
                 continue
             acc = pkt.acc_g()
+            gyro = pkt.gyro_dps() if s.key in self.gyro else None
             if times[0] <= floor:  # overlaps what the core has: keep the new part only
                 keep = times > floor
                 times, acc = times[keep], acc[keep]
-            blocks.append((s.role, times, acc))
+                gyro = None if gyro is None else gyro[keep]
+            blocks.append((s.role, times, acc, gyro))
             floor = s.last_sample_s = last
             s.latencies.append(arrival_s - last)
         s.held.clear()
@@ -232,7 +242,7 @@ class LiveAnalyzer:
         return self._logged(self.core.push_many(blocks))
 
     def _logged(self, out: tuple[list[Event], list[Step]]) -> tuple[list[Event], list[Step]]:
-        newest = self.core._now
+        newest = self.core.now_s
         for e in out[0]:
             self.emission_log.append((e, self.now_s, newest))
         return out

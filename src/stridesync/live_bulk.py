@@ -36,7 +36,7 @@ import numpy as np
 
 from .clock import ClockSync
 from .model import Event, Step
-from .protocol import HEADER_SIZE, SENSOR_TIME_LIMIT_US, DataPacket, decode_headers
+from .protocol import FMT_ACC_GYRO, HEADER_SIZE, SENSOR_TIME_LIMIT_US, DataPacket, decode_headers
 
 if TYPE_CHECKING:
     from .live import LiveAnalyzer
@@ -55,10 +55,10 @@ class _Released:
     its session time and acceleration (g)."""
 
     def __init__(self, g: np.ndarray, t_last_us: np.ndarray, last: np.ndarray, arrival: np.ndarray,
-                 n: np.ndarray, start: np.ndarray, times: np.ndarray, acc: np.ndarray):
+                 n: np.ndarray, start: np.ndarray, times: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None):
         self.g, self.t_last_us, self.last, self.arrival, self.n = g, t_last_us, last, arrival, n
         self.start = start  # sample offset of each packet (one more entry: the total)
-        self.times, self.acc = times, acc
+        self.times, self.acc, self.gyro = times, acc, gyro
         self.pos = 0  # next packet to hand to the core
 
 
@@ -74,6 +74,8 @@ class _SensorPass:
         datas = [cols["data"][i] for i in pk]
         h = decode_headers(datas)
         ok = h.ok & (h.t0_us < SENSOR_TIME_LIMIT_US)
+        if key in a.gyro:  # as live: a sensor that streams angular rate must send it in every packet
+            ok &= h.fmt == FMT_ACC_GYRO
         # ---- acceptance: malformed, duplicates / out of order, reboots (the clock restarts)
         acc_i = np.flatnonzero(ok)
         t0 = h.t0_us[acc_i].astype(np.int64)
@@ -192,7 +194,11 @@ class _SensorPass:
             raw3 = raw[s_off[:, None] + np.arange(3)]
         scale = np.repeat(h.acc_range_g[acc_i[r]].astype(np.float64) / 32768.0, n_r)
         acc = raw3.astype(np.float64) * scale[:, None]
-        self.rel = _Released(rel_g, t_last_us[r], last, _take(t_s, rel_g), n_r, start, times, acc)
+        gyro = None
+        if key in a.gyro:  # every accepted packet has format 1: six values a sample
+            gscale = np.repeat(h.gyro_range_dps[acc_i[r]].astype(np.float64) / 32768.0, n_r)
+            gyro = raw.reshape(-1, 6)[:, 3:6].astype(np.float64) * gscale[:, None]
+        self.rel = _Released(rel_g, t_last_us[r], last, _take(t_s, rel_g), n_r, start, times, acc, gyro)
 
     def last_arrival_before(self, g: int) -> float | None:
         k = int(self.g_accepted.searchsorted(g)) - 1
@@ -289,12 +295,14 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
                 continue
             s0, s1 = int(r.start[lo]), int(r.start[hi])
             times, acc = r.times[s0:s1], r.acc[s0:s1]
+            gyro = None if r.gyro is None else r.gyro[s0:s1]
             keep = times > np.repeat(fb, r.n[lo:hi])
             if not keep.all():
                 times, acc = times[keep], acc[keep]
+                gyro = None if gyro is None else gyro[keep]
             s.last_sample_s = float(last[kept_pk][-1])
             s.latencies.extend((r.arrival[lo:hi][kept_pk] - last[kept_pk])[-s.latencies.maxlen:].tolist())
-            blocks.append((s.role, times, acc))
+            blocks.append((s.role, times, acc, gyro))
         if not blocks:
             return [], []
         return a._logged(core.push_many(blocks))

@@ -100,7 +100,8 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             raise InputFormatError("no sensors to connect: give a roster (--roster) or use --virtual")
         rates = {}
         if sim is not None:
-            rates = {e.serial: (e.role, sim.recording[e.role].sample_rate_hz) for e in roster.sensors if e.role in sim.recording}
+            rates = {e.serial: (e.role, sim.recording[e.role].sample_rate_hz, sim.recording[e.role].gyro_dps is not None)
+                     for e in roster.sensors if e.role in sim.recording}
         else:
             rates = {e.serial: (e.role, opts.sample_rate_hz) for e in roster.sensors}
         if opts.record_to is not None:
@@ -173,7 +174,9 @@ def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, sim) -> obje
     from .session.store import SensorInfo
 
     sensors = [SensorInfo(e.serial, e.role, rates[e.serial][1] if e.serial in rates else None,
-                          tuple(e.mounting.describe())) for e in roster.sensors]
+                          tuple(e.mounting.describe()),
+                          gyro_range_dps=(2000 if len(rates.get(e.serial, ())) > 2 and rates[e.serial][2] else 0))
+               for e in roster.sensors]
     meta = {"athlete": opts.athlete or roster.athlete, "notes": opts.notes, "tags": list(opts.tags),
             "virtual": opts.virtual}
     if sim is not None:

@@ -30,7 +30,8 @@ def blocks(recording: Recording, block_s: float) -> Iterator[list[tuple[Role, np
         for role, s in recording.items():
             j = int(np.searchsorted(s.time_s, edge, side="left")) if edge <= t_end else len(s)
             if j > pos[role]:
-                group.append((role, s.time_s[pos[role]:j], s.acc_g[pos[role]:j]))
+                group.append((role, s.time_s[pos[role]:j], s.acc_g[pos[role]:j],
+                              None if s.gyro_dps is None else s.gyro_dps[pos[role]:j]))
                 pos[role] = j
         if group:
             yield group
@@ -50,9 +51,9 @@ def run_realtime(recording: Recording, *, config: DetectorConfig | None = None, 
     on_block : called after each block with (data time, new events, new steps).
     """
     rates = dict(sample_rates_hz or {r: s.sample_rate_hz for r, s in recording.items() if len(s) >= 2})
-    core = RealtimeCore(rates, config=config)
+    core = RealtimeCore(rates, config=config, gyro_roles=[r for r, s in recording.items() if s.gyro_dps is not None])
     for group in blocks({r: s for r, s in recording.items() if r in rates}, block_s):
-        t_last = max(float(t[-1]) for _, t, _ in group)
+        t_last = max(float(b[1][-1]) for b in group)
         ev, st = core.push_many(group)
         if on_block is not None:
             on_block(t_last, ev, st)

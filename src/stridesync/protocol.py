@@ -240,6 +240,7 @@ class HeaderBatch:
     n: np.ndarray
     acc_range_g: np.ndarray
     fmt: np.ndarray
+    gyro_range_dps: np.ndarray
 
 
 def decode_headers(datas: list) -> HeaderBatch:
@@ -259,7 +260,7 @@ def decode_headers(datas: list) -> HeaderBatch:
           & ((fmt == FMT_ACC) == (gyro == 0)) & np.isin(gyro, GYRO_RANGES_DPS)
           & (h["n"] >= 1) & (lens == HEADER_SIZE + 2 * width * h["n"].astype(np.int64)))
     return HeaderBatch(ok, h["seq"].copy(), h["t0_us"].copy(), h["period_us"].copy(), h["n"].copy(),
-                       h["acc"].copy(), fmt.copy())
+                       h["acc"].copy(), fmt.copy(), gyro.copy())
 
 
 def _check_header(version: int, fmt: int, seq: int, t0_us: int, period_us: int, acc: int,

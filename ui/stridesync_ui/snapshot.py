@@ -225,7 +225,7 @@ class SnapshotBuilder:
         original = core.push_many
 
         def push_many(blocks, _orig=original):
-            for role, t, acc in blocks:
+            for role, t, acc, *_ in blocks:
                 ring = self.rings.get(Role(role))
                 if ring is not None and len(t):
                     a = np.asarray(acc, dtype=float).reshape(len(t), 3)

@@ -310,7 +310,8 @@ class ReplayWorker(_Threaded):
         from stridesync.pipeline import blocks
 
         rates = {r: s.sample_rate_hz for r, s in self.recording.items() if len(s) >= 2}
-        self.core = RealtimeCore(rates, config=self.config)
+        self.core = RealtimeCore(rates, config=self.config,
+                                 gyro_roles=[r for r, s in self.recording.items() if s.gyro_dps is not None])
         self.builder = SnapshotBuilder("replay")
         self.builder.attach(self.core)
         self._blocks = blocks({r: s for r, s in self.recording.items() if r in rates}, self.BLOCK_S)
@@ -327,7 +328,7 @@ class ReplayWorker(_Threaded):
                 self.done = True
                 self.position_s = self.t_end
                 return
-            t_last = max(float(t[-1]) for _, t, _ in group)
+            t_last = max(float(b[1][-1]) for b in group)
             if t_last > t_s:
                 self._pending = group
                 self.position_s = max(self.position_s, t_s)

@@ -12,7 +12,9 @@ Wide samples CSV
     Samples: ``%.6g`` (6 significant digits, finer than any 16-bit IMU's resolution; a file read and
     written again reproduces identical values). ``lossless=True`` writes samples with repr as well.
 Events CSV
-    ``time_s`` 6 decimals (1 µs), ``amplitude_g`` 4 decimals (0.1 mg), ``stride_index`` integer.
+    ``time_s`` 6 decimals (1 µs), ``amplitude`` 4 decimals (0.1 mg or 0.0001 deg/s) in ``unit`` (``g`` or
+    ``deg/s``), ``stride_index`` integer, ``source`` the rule set (``gyro`` or ``accel``). Version-1 files
+    (``role,event,time_s,amplitude_g,stride_index``) still read: their events are ``accel`` events in g.
 Steps CSV
     Times (``time_s``, ``stride_time_s``, ``contact_time_s``) 6 decimals (1 µs); ``cadence_spm``
     3 decimals; lags in ms 3 decimals (1 µs); lags in % 3 decimals; ``sync_score`` 2 decimals.
@@ -39,7 +41,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputFormatError
-from ..model import AXES, ROLES, SHIN_EVENTS, WRIST_EVENTS, Event, EventKind, Recording, Role, RoleSamples, Side, Step
+from ..model import (AXES, ROLES, SHIN_EVENTS, SOURCES, WRIST_EVENTS, Event, EventKind, Recording, Role, RoleSamples, Side,
+                     Step, event_unit)
 from .atomic import atomic_write
 
 __all__ = [
@@ -62,7 +65,9 @@ PathLike = str | os.PathLike[str]
 
 TIME_COLUMN = "time_s"
 GYRO_AXES = ("gx", "gy", "gz")
-EVENTS_HEADER = ("role", "event", "time_s", "amplitude_g", "stride_index")
+EVENTS_HEADER = ("role", "event", "time_s", "amplitude", "unit", "stride_index", "source")
+#: the events CSV of contract version 1 (read only)
+EVENTS_HEADER_V1 = ("role", "event", "time_s", "amplitude_g", "stride_index")
 STEPS_HEADER = (
     "time_s",
     "stance_side",
@@ -180,6 +185,12 @@ def _write_text(path: PathLike, text: str) -> None:
                 compressed.write(data)
         else:
             handle.write(data)
+
+
+def _header_of(path: PathLike) -> tuple[str, ...]:
+    """The header fields of a small CSV (empty for an empty file)."""
+    first = _read_text(path).split("\n", 1)[0]
+    return tuple(name.strip() for name in next(csv.reader([first]))) if first.strip() else ()
 
 
 def _csv_rows(path: PathLike, header: Sequence[str]) -> list[tuple[int, list[str]]]:
@@ -539,9 +550,8 @@ def _fmt_required(value: float, fmt: str, what: str) -> str:
 
 
 def write_events_csv(path: PathLike, events: Iterable[Event]) -> None:
-    """Write events as ``role,event,time_s,amplitude_g,stride_index``, atomically, in the given order.
-
-    ``time_s`` has 6 decimals (1 µs), ``amplitude_g`` 4 decimals (0.1 mg).
+    """Write events as ``role,event,time_s,amplitude,unit,stride_index,source``, atomically, in the given
+    order. ``time_s`` has 6 decimals (1 µs), ``amplitude`` 4 decimals.
     """
     lines = [",".join(EVENTS_HEADER)]
     for index, event in enumerate(events):
@@ -549,8 +559,8 @@ def write_events_csv(path: PathLike, events: Iterable[Event]) -> None:
         lines.append(
             f"{Role(event.role).value},{EventKind(event.kind).value},"
             f"{_fmt_required(event.time_s, '%.6f', what + ' time_s')},"
-            f"{_fmt_required(event.amplitude_g, '%.4f', what + ' amplitude_g')},"
-            f"{int(event.stride_index)}"
+            f"{_fmt_required(event.amplitude, '%.4f', what + ' amplitude')},"
+            f"{event.unit},{int(event.stride_index)},{event.source}"
         )
     lines.append("")
     _write_text(path, "\n".join(lines))
@@ -562,18 +572,26 @@ _INTEGER = re.compile(r"[+-]?\d+")
 
 
 def read_events_csv(path: PathLike) -> list[Event]:
-    """Read an events CSV (MEASUREMENT.md §4) in file order.
+    """Read an events CSV (MEASUREMENT.md §7) in file order; a version-1 file (without ``unit`` and
+    ``source``) reads as accelerometer events.
 
     Raises
     ------
     InputFormatError
         Wrong header, wrong field count, unknown role or event, an event that does not belong to the
         role (``contact``/``push``/``swing`` are shin events, ``arm_fwd``/``arm_back`` wrist events),
-        a non-numeric or non-finite time or amplitude, or a stride index that is not a whole number ≥ 0.
+        a non-numeric or non-finite time or amplitude, a stride index that is not a whole number ≥ 0, an
+        unknown source, or a unit that does not match the source and event.
     """
     events = []
-    for number, fields in _csv_rows(path, EVENTS_HEADER):
-        role_text, kind_text, time_text, amplitude_text, index_text = (f.strip() for f in fields)
+    v1 = _header_of(path) == EVENTS_HEADER_V1
+    for number, fields in _csv_rows(path, EVENTS_HEADER_V1 if v1 else EVENTS_HEADER):
+        fields = [f.strip() for f in fields]
+        if v1:
+            role_text, kind_text, time_text, amplitude_text, index_text = fields
+            unit_text, source = "g", "accel"
+        else:
+            role_text, kind_text, time_text, amplitude_text, unit_text, index_text, source = fields
         role = _ROLE_BY_NAME.get(role_text)
         if role is None:
             raise _error(path, f"unknown role {_show(role_text)}; expected one of {', '.join(_ROLE_BY_NAME)}", number, 1, "role")
@@ -583,10 +601,16 @@ def read_events_csv(path: PathLike) -> list[Event]:
         if kind not in (SHIN_EVENTS if role.is_shin else WRIST_EVENTS):
             raise _error(path, f"{kind.value} is not an event of {role.value}", number, 2, "event")
         time_s = _parse_float(time_text, path, number, 3, "time_s")
-        amplitude_g = _parse_float(amplitude_text, path, number, 4, "amplitude_g")
+        amplitude = _parse_float(amplitude_text, path, number, 4, "amplitude")
+        col = 5 if v1 else 6
         if not _INTEGER.fullmatch(index_text) or int(index_text) < 0:
-            raise _error(path, f"{_show(index_text)} is not a whole number >= 0", number, 5, "stride_index")
-        events.append(Event(role=role, kind=kind, time_s=time_s, amplitude_g=amplitude_g, stride_index=int(index_text)))
+            raise _error(path, f"{_show(index_text)} is not a whole number >= 0", number, col, "stride_index")
+        if source not in SOURCES:
+            raise _error(path, f"unknown source {_show(source)}; expected one of {', '.join(SOURCES)}", number, 7, "source")
+        if unit_text != event_unit(source, kind):
+            raise _error(path, f"unit {_show(unit_text)} does not fit a {source} {kind.value} "
+                               f"(expected {event_unit(source, kind)})", number, 5, "unit")
+        events.append(Event(role, kind, time_s, amplitude, int(index_text), source))
     return events
 
 

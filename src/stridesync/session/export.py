@@ -63,7 +63,9 @@ def session_results(session: Session, *, recompute: bool = False,
     if not recompute and session.has_results("live"):
         return ExportResult(_sorted(session.events("live")), session.steps("live"), session.summary("live") or {}, "live")
     if not recompute:
-        note = "the recording did not end cleanly, so its results were recomputed from the raw inputs"
+        note = ("it was analysed under measurement contract v1, so its results were recomputed with the current rules"
+                if getattr(session, "results_outdated", False)
+                else "the recording did not end cleanly, so its results were recomputed from the raw inputs")
     r = replay(session, speed=None, on_progress=on_progress)
     health = [h.as_dict() for h in r.analyzer.health()] if hasattr(r.analyzer, "sensors") else None
     return ExportResult(_sorted(r.events), r.steps, r.summary, "recompute", note, health)

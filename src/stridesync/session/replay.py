@@ -66,12 +66,12 @@ class _CoreTap:
 
     def push_many(self, blocks):
         if self._capture:
-            for role, t, acc in blocks:
+            for role, t, acc, *_ in blocks:
                 self.captured.setdefault(role, []).append((np.asarray(t, float), np.asarray(acc, float)))
         if not self._batch:
             return self._core.push_many(blocks)
         self._pending += blocks
-        self._n += sum(len(t) for _, t, _ in blocks)
+        self._n += sum(len(b[1]) for b in blocks)
         if self._n >= FAST_BATCH_SAMPLES:
             return self.flush()
         return [], []
@@ -81,9 +81,10 @@ class _CoreTap:
             return [], []
         blocks, self._pending, self._n = self._pending, [], 0
         by_role: dict[Role, list] = {}
-        for role, t, acc in blocks:  # one block per role: a sensor's samples are in time order
-            by_role.setdefault(role, []).append((t, acc))
-        merged = [(role, np.concatenate([t for t, _ in parts]), np.concatenate([a for _, a in parts]))
+        for role, t, acc, *g in blocks:  # one block per role: a sensor's samples are in time order
+            by_role.setdefault(role, []).append((t, acc, g[0] if g else None))
+        merged = [(role, np.concatenate([t for t, _, _ in parts]), np.concatenate([a for _, a, _ in parts]),
+                   None if parts[0][2] is None else np.concatenate([g for _, _, g in parts]))
                   for role, parts in by_role.items()]
         return self._core.push_many(merged)
 
@@ -190,7 +191,8 @@ class Replay:
         c = self.session.columns()
         self._cols = c
         self._times = c["t_s"]
-        rates = {s.serial: (s.role, s.rate_hz) for s in self.session.sensors if s.role is not None and s.rate_hz}
+        rates = {s.serial: (s.role, s.rate_hz, bool(s.gyro_range_dps)) for s in self.session.sensors
+                 if s.role is not None and s.rate_hz}
         if not rates:
             raise SessionError(f"{self.session.path}: no sensor with a role and a rate; nothing to replay")
         self._rates = rates
@@ -211,12 +213,13 @@ class Replay:
         self._rates = {r: (rates.get(r) or rec[r].sample_rate_hz) for r in rec}
         from ..pipeline import blocks
         self._groups = list(blocks(rec, PACED_BLOCK_S if self.speed is not None else FAST_BLOCK_S))
-        self._times = [max(float(t[-1]) for _, t, _ in g) for g in self._groups]
+        self._times = [max(float(b[1][-1]) for b in g) for g in self._groups]
 
     # ------------------------------------------------------------------ running
     def _new_analyzer(self, batch: bool):
         if self.session.source == "import":
-            core = RealtimeCore(self._rates, config=self.config)
+            core = RealtimeCore(self._rates, config=self.config,
+                                gyro_roles=[r for r, s in self._recording.items() if s.gyro_dps is not None])
             a = _SamplesAnalyzer(core)
             if self.capture_samples:
                 a.core = _CoreTap(core, batch=False, capture=True)

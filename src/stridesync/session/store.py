@@ -50,7 +50,9 @@ __all__ = ["SCHEMA_VERSION", "SESSION_SUFFIX", "Input", "Mark", "SensorInfo", "S
            "create_session", "put_results"]
 
 #: the schema this code writes and reads; a file with a higher ``user_version`` is refused
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: schema 1 files were analysed under measurement contract v1: their cached results are outdated
+FIRST_V2_SCHEMA = 2
 #: file name extension of session files (SQLite inside)
 SESSION_SUFFIX = ".stridesync"
 #: ``application_id`` header field ("SSYN"): lets ``file`` and this reader recognise our files
@@ -87,7 +89,8 @@ CREATE TABLE inputs (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, t_s REAL NO
 CREATE TABLE clock (t_s REAL NOT NULL, sensor INTEGER NOT NULL, model TEXT NOT NULL);
 CREATE TABLE marks (id INTEGER PRIMARY KEY, t_s REAL NOT NULL, kind TEXT NOT NULL, label TEXT);
 CREATE TABLE events (source TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL,
-    time_s REAL NOT NULL, amplitude_g REAL NOT NULL, stride_index INTEGER NOT NULL, PRIMARY KEY (source, idx));
+    time_s REAL NOT NULL, amplitude REAL NOT NULL, stride_index INTEGER NOT NULL, rules TEXT NOT NULL,
+    PRIMARY KEY (source, idx));
 CREATE TABLE steps (source TEXT NOT NULL, idx INTEGER NOT NULL, time_s REAL NOT NULL, stance_side TEXT NOT NULL,
     stride_time_s REAL NOT NULL, cadence_spm REAL NOT NULL, contact_time_s REAL, swing_lag_ms REAL,
     ipsi_arm_lag_ms REAL, contra_arm_lag_ms REAL, swing_lag_pct REAL, ipsi_arm_lag_pct REAL,
@@ -214,8 +217,9 @@ def put_results(con: sqlite3.Connection, source: str, events: Iterable[Event], s
     try:
         for table in ("events", "steps", "summary"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", (source,))
-        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(source, i, e.role.value, e.kind.value, float(e.time_s), float(e.amplitude_g), int(e.stride_index))
+        con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(source, i, e.role.value, e.kind.value, float(e.time_s), float(e.amplitude), int(e.stride_index),
+                          e.source)
                          for i, e in enumerate(events)])
         con.executemany(f"INSERT INTO steps VALUES ({', '.join('?' * 14)})",
                         [(source, i, float(s.time_s), s.stance_side.value, float(s.stride_time_s), float(s.cadence_spm),
@@ -461,18 +465,33 @@ class Session:
         return [m for m in self.marks() if m.kind == "marker"]
 
     # ------------------------------------------------------------------ derived results (a cache)
+    @property
+    def results_outdated(self) -> bool:
+        """The file was analysed under measurement contract v1 (schema 1): its cached results describe
+        accelerometer features, not the body's instants, and are not used; they are recomputed."""
+        return self.schema_version < FIRST_V2_SCHEMA
+
     def has_results(self, source: str = "live") -> bool:
+        if self.results_outdated:
+            return False
         return bool(self._query("SELECT 1 FROM summary WHERE source = ?", (source,)))
 
     def events(self, source: str = "live") -> list[Event]:
         """Cached events in emission order (as the analyser's ``events_``)."""
-        return [Event(Role(r), EventKind(k), t, a, i) for r, k, t, a, i in self._query(
-            "SELECT role, kind, time_s, amplitude_g, stride_index FROM events WHERE source = ? ORDER BY idx", (source,))]
+        if self.results_outdated:
+            return []
+        return [Event(Role(r), EventKind(k), t, a, i, rs) for r, k, t, a, i, rs in self._query(
+            "SELECT role, kind, time_s, amplitude, stride_index, rules FROM events WHERE source = ? ORDER BY idx",
+            (source,))]
 
     def steps(self, source: str = "live") -> list[Step]:
+        if self.results_outdated:
+            return []
         rows = self._query(f"SELECT {', '.join(_STEP_FIELDS)} FROM steps WHERE source = ? ORDER BY idx", (source,))
         return [Step(r[0], Side(r[1]), *r[2:]) for r in rows]
 
     def summary(self, source: str = "live") -> dict | None:
+        if self.results_outdated:
+            return None
         rows = self._query("SELECT json FROM summary WHERE source = ?", (source,))
         return json.loads(rows[0][0]) if rows else None

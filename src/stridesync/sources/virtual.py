@@ -144,7 +144,8 @@ class VirtualSensor:
 
     def __init__(self, radio: VirtualRadio, serial: str, samples: RoleSamples, sensor_time_s: np.ndarray, *,
                  clock: Callable[[], float], link: LinkModel | None = None, role: Role | None = None,
-                 address: str | None = None, battery_pct: int = 87, acc_range_g: int = 16):
+                 address: str | None = None, battery_pct: int = 87, acc_range_g: int = 16,
+                 gyro_range_dps: int | None = None):
         self.radio, self.serial, self.samples = radio, serial, samples
         self.sensor_us = np.round(np.asarray(sensor_time_s) * 1e6).astype(np.int64)
         self.clock = clock
@@ -153,8 +154,11 @@ class VirtualSensor:
         self.battery_pct = battery_pct
         self.address = address or _random_static_address(serial)
         period_us = int(round(1e6 / samples.sample_rate_hz))
+        if gyro_range_dps is None:  # a StrideSync sensor streams angular rate whenever the recording has it
+            gyro_range_dps = 2000 if samples.gyro_dps is not None else 0
         self.config = Config(serial=serial.encode(), role=ROLE_CODE.get(role, 0) if role else 0,
-                             rate_hz=int(round(samples.sample_rate_hz)), acc_range_g=acc_range_g)
+                             rate_hz=int(round(samples.sample_rate_hz)), acc_range_g=acc_range_g,
+                             gyro_range_dps=gyro_range_dps)
         self.period_us = period_us
         self.handler = ControlHandler(self.config, clock_us=self.sensor_now_us, on_start=self._on_start,
                                       on_stop=self._on_stop, on_identify=self._on_identify)
@@ -279,7 +283,10 @@ class VirtualSensor:
         if j <= self._next_index:
             return
         fs = self.config.acc_range_g
-        raw = np.clip(np.round(self.samples.acc_g[self._next_index:j] * (32768.0 / fs)), -32768, 32767).astype(np.int16)
+        x = self.samples.acc_g[self._next_index:j] * (32768.0 / fs)
+        if self.config.gyro_range_dps:
+            x = np.hstack([x, self.samples.gyro_dps[self._next_index:j] * (32768.0 / self.config.gyro_range_dps)])
+        raw = np.clip(np.round(x), -32768, 32767).astype(np.int16)
         for k, t_us in enumerate(self.sensor_us[self._next_index:j]):
             pk.push(int(t_us), raw[k])
         self._next_index = j
