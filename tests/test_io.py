@@ -282,8 +282,9 @@ event_strategy = st.sampled_from(ROLES).flatmap(
         role=st.just(role),
         kind=st.sampled_from(SHIN_EVENTS if role.is_shin else WRIST_EVENTS),
         time_s=st.integers(-10**10, 10**11).map(lambda k: k / 1e6),  # multiples of 1 µs
-        amplitude_g=st.integers(0, 10**7).map(lambda k: k / 1e4),  # multiples of 0.1 mg
+        amplitude=st.integers(0, 10**7).map(lambda k: k / 1e4),  # multiples of 0.1 mg (or 1e-4 deg/s)
         stride_index=st.integers(0, 10**6),
+        source=st.sampled_from(("gyro", "accel")),
     )
 )
 
@@ -297,32 +298,46 @@ def test_events_round_trip(tmp_path, events):
 
 
 def test_events_format(tmp_path):
-    events = [Event(Role.LEFT_SHIN, EventKind.CONTACT, 1.0000004, 7.123456, 0), Event(Role.RIGHT_WRIST, EventKind.ARM_BACK, 2.5, 0.5, 3)]
+    events = [Event(Role.LEFT_SHIN, EventKind.CONTACT, 1.0000004, 7.123456, 0, "gyro"),
+              Event(Role.RIGHT_WRIST, EventKind.ARM_BACK, 2.5, 0.5, 3, "accel"),
+              Event(Role.LEFT_SHIN, EventKind.SWING, 3.25, 712.34567, 4, "gyro")]
     path = tmp_path / "events.csv.gz"
     write_events_csv(path, events)
     with gzip.open(path, "rt") as handle:
         text = handle.read()
-    assert text == "role,event,time_s,amplitude_g,stride_index\nleft_shin,contact,1.000000,7.1235,0\nright_wrist,arm_back,2.500000,0.5000,3\n"
+    assert text == ("role,event,time_s,amplitude,unit,stride_index,source\n"
+                    "left_shin,contact,1.000000,7.1235,g,0,gyro\n"
+                    "right_wrist,arm_back,2.500000,0.5000,g,3,accel\n"
+                    "left_shin,swing,3.250000,712.3457,deg/s,4,gyro\n")
     assert ",".join(EVENTS_HEADER) == text.split("\n")[0]
     assert read_events_csv(path)[1] == events[1]
+
+
+def test_version_1_events_files_still_read_as_accelerometer_events(tmp_path):
+    path = tmp_path / "events_v1.csv"
+    path.write_text("role,event,time_s,amplitude_g,stride_index\nleft_shin,push,0.5,1.25,0\n")
+    assert read_events_csv(path) == [Event(Role.LEFT_SHIN, EventKind.PUSH, 0.5, 1.25, 0, "accel")]
 
 
 @pytest.mark.parametrize(
     "row, expected",
     [
-        ("chest,contact,1.0,3.0,0", "column 1 (role): unknown role 'chest'"),
-        ("left_shin,bounce,1.0,3.0,0", "unknown event 'bounce'"),
-        ("left_wrist,contact,1.0,3.0,0", "contact is not an event of left_wrist"),
-        ("left_shin,contact,nan,3.0,0", "'nan' is not allowed"),
-        ("left_shin,contact,1.0,abc,0", "column 4 (amplitude_g): 'abc' is not a number"),
-        ("left_shin,contact,1.0,3.0,-1", "column 5 (stride_index): '-1' is not a whole number"),
-        ("left_shin,contact,1.0,3.0,1.5", "'1.5' is not a whole number"),
-        ("left_shin,contact,1.0,3.0", "4 fields; the header has 5"),
+        ("chest,contact,1.0,3.0,g,0,gyro", "column 1 (role): unknown role 'chest'"),
+        ("left_shin,bounce,1.0,3.0,g,0,gyro", "unknown event 'bounce'"),
+        ("left_wrist,contact,1.0,3.0,g,0,gyro", "contact is not an event of left_wrist"),
+        ("left_shin,contact,nan,3.0,g,0,gyro", "'nan' is not allowed"),
+        ("left_shin,contact,1.0,abc,g,0,gyro", "column 4 (amplitude): 'abc' is not a number"),
+        ("left_shin,contact,1.0,3.0,g,-1,gyro", "column 6 (stride_index): '-1' is not a whole number"),
+        ("left_shin,contact,1.0,3.0,g,1.5,gyro", "'1.5' is not a whole number"),
+        ("left_shin,contact,1.0,3.0,g,0,magnet", "column 7 (source): unknown source 'magnet'"),
+        ("left_shin,swing,1.0,650,g,0,gyro", "column 5 (unit): unit 'g' does not fit a gyro swing (expected deg/s)"),
+        ("left_shin,contact,1.0,3.0,g,0", "6 fields; the header has 7"),
     ],
 )
 def test_events_bad_input(tmp_path, row, expected):
     path = tmp_path / "events.csv"
-    path.write_text("role,event,time_s,amplitude_g,stride_index\nleft_shin,push,0.5,1.0,0\n" + row + "\n")
+    path.write_text("role,event,time_s,amplitude,unit,stride_index,source\nleft_shin,push,0.5,1.0,deg/s,0,gyro\n"
+                    + row + "\n")
     with pytest.raises(InputFormatError) as info:
         read_events_csv(path)
     assert "\n" not in str(info.value)

@@ -49,30 +49,55 @@ class DetectorConfig:
     fallback_period_s: float = 0.7
     wrist_only_min_p2p_g: float = 0.3
 
+    # ---- version 2: the accelerometer rules (docs/measurement.md §3)
+    #: shank a_x and a_y, LP (g)
+    acc_shin_lp_hz: float = 15.0
+    #: the terminal-swing deceleration, a_y's lowest value of the stride just before contact, reaches at least
+    #: this (g, as a negative a_y)
+    acc_swing_decel_min_g: float = 1.5
+    #: swing: where a_y falls through this fraction of the terminal-swing deceleration, last before it
+    acc_swing_level_frac: float = 0.05
+    #: the forward-swing hump of a_y is searched up to this fraction of the stride before the swing crossing …
+    acc_hump_window_frac: float = 0.35
+    #: … and the early-swing dip (and the toe-off crossing) up to this fraction before each
+    acc_dip_window_frac: float = 0.2
+    #: the impact's a_x peak is searched up to this long after the terminal-swing deceleration
+    acc_impact_search_s: float = 0.15
+
     # ---- version 2: anchors and the gyroscope rules (docs/measurement.md §3)
-    #: an anchor (one per stride or arm cycle) is the largest value of its signal within ± this (*implementation*:
-    #: half the shortest running stride, so two anchors of one limb are at least one half-stride apart)
-    anchor_half_s: float = 0.2
+    #: an anchor (one per stride or arm cycle) is the largest value of its signal from this long before it …
+    #: (*implementation*: less than the shortest running stride, 0.4 s, so consecutive strides keep their anchors,
+    #: and wide enough to pass over the secondary peaks some shanks show 0.2-0.3 s after the mid-swing peak)
+    anchor_before_s: float = 0.35
+    #: … to this long after it (shorter: the anchor is confirmed sooner, and no secondary peak was seen before
+    #: the main one)
+    anchor_after_s: float = 0.15
     #: shank sagittal rate −ω_z, LP (deg/s): swing, toe-off and initial contact are found on it
-    gyro_shin_lp_hz: float = 20.0
+    gyro_shin_lp_hz: float = 30.0
     #: a mid-swing peak is at least this fast (walking ≈ 250–400, running 450–900 deg/s; standing ≈ 0)
     gyro_swing_min_dps: float = 150.0
     #: toe-off: the onset of the early-swing fall of −ω_z, where it has fallen this fraction of the way from
     #: the late-stance maximum to the early-swing minimum
-    gyro_push_drop_frac: float = 0.1
+    gyro_push_drop_frac: float = 0.2
     #: initial contact is searched up to this long after the mid-swing peak
     gyro_contact_search_s: float = 0.3
-    #: the post-contact minimum of −ω_z is searched up to this long after its terminal-swing zero crossing
-    gyro_contact_min_s: float = 0.1
-    #: initial contact: this fraction of the way from the terminal-swing zero crossing of −ω_z to its
-    #: post-contact minimum
-    gyro_contact_frac: float = 0.5
+    #: the loading-response minimum of −ω_z: the lowest value after the terminal-swing zero crossing until −ω_z
+    #: has risen this much above it (deg/s) …
+    gyro_contact_rise_dps: float = 50.0
+    #: … or this long after the zero crossing
+    gyro_contact_min_s: float = 0.15
+    #: initial contact: this fraction of the way from the terminal-swing zero crossing of −ω_z to the
+    #: loading-response minimum (measured on 17 runners: the crossing is 23 ± 13 ms before contact, the minimum
+    #: 42 ± 9 ms after it; docs/measurement.md §3)
+    gyro_contact_frac: float = 0.35
     #: wrist sagittal rate −ω_z, LP (deg/s): the turnarounds are its zero crossings
-    gyro_arm_lp_hz: float = 6.0
+    gyro_arm_lp_hz: float = 10.0
     #: a forward arm swing peaks at least this fast (deg/s)
     gyro_arm_min_dps: float = 40.0
-    #: the forward turnaround is searched up to this long after the forward swing's peak
+    #: the forward turnaround is searched up to this long after the forward swing's peak …
     gyro_arm_search_s: float = 0.3
+    #: … and the backward turnaround up to this long after the forward one
+    gyro_arm_back_search_s: float = 0.6
 
     #: holes up to this long are bridged by linear interpolation; longer ones are gaps (*implementation*)
     max_fill_gap_s: float = 0.1
@@ -88,7 +113,7 @@ class DetectorConfig:
     #: within a fraction of a millisecond of the reference's; see docs/measurement.md)
     settle_tol: float = 0.01
     #: real-time core: backward passes run every this many seconds of data (*implementation*)
-    hop_s: float = 0.05
+    hop_s: float = 0.025
 
     def __post_init__(self) -> None:
         if self.rules not in RULE_CHOICES:

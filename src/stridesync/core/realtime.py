@@ -295,7 +295,7 @@ class _Limb:
         self.prev_anchor: int | None = None  # newest anchor whose record is done
         self.prev_anchor_s = -INF
         self.ordinal = 0
-        self.half = cfg.anchor_half_s
+        self.after = cfg.anchor_after_s
 
     def track(self) -> Track:
         st = self.st
@@ -332,11 +332,11 @@ class _Limb:
         while self.cands:
             i = self.cands[0]
             t_i = self.st.time(i)
-            if not self.final_through(i, t_i + self.half):
+            if not self.final_through(i, t_i + self.after):
                 break
             self.cands.popleft()
             progressed = True
-            if rules.is_anchor(self.track(), self.spec, i, self.half):
+            if rules.is_anchor(self.track(), self.spec, i, self.cfg):
                 self.pending.append(i)
         return progressed
 
@@ -560,6 +560,8 @@ class RealtimeCore:
             return INF
         limb = self._limbs[role]
         f = limb.frontier()
+        if f == INF:  # the stream ended and every record is done
+            return INF
         if limb.spec.rules is RuleSet.GYRO:
             if kind is EventKind.SWING:
                 return f
@@ -573,8 +575,10 @@ class RealtimeCore:
             return INF
         limb = self._limbs[role]
         f = limb.frontier()
-        if limb.spec.rules is RuleSet.GYRO:
-            known = f if kind is EventKind.ARM_FWD else min(f, limb.prev_anchor_s)
+        if f == INF and not self._gates[role].pending:
+            return INF
+        if limb.spec.rules is RuleSet.GYRO:  # both turns follow their anchor
+            known = f
         else:
             known = min(f - 0.5 / limb.st.fs, limb.prev_anchor_s)
         q = self._gates[role].pending

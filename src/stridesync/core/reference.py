@@ -57,7 +57,7 @@ def prepare(samples: RoleSamples, sp: Spec, cfg: DetectorConfig, sample_rate_hz:
 def anchors(p: Prepared, cfg: DetectorConfig) -> list[int]:
     tr, sp = p.track, p.spec
     cands = rules.candidates(tr.sig[sp.anchor], tr.seg, sp.anchor_sign, sp.anchor_min)
-    return [int(i) for i in cands if rules.is_anchor(tr, sp, int(i), cfg.anchor_half_s)]
+    return [int(i) for i in cands if rules.is_anchor(tr, sp, int(i), cfg)]
 
 
 def cycle_prev(tr: Track, cfg: DetectorConfig, prev: int | None, i: int) -> int | None:

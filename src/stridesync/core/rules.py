@@ -5,8 +5,8 @@ Every limb is analysed in the same shape (docs/measurement.md §3):
 1. **Anchors.** One signal per limb has one dominant peak per cycle: the shank's mid-swing rotation
    (gyroscope rules) or the impact (accelerometer rules), the arm's forward swing (gyroscope) or its
    forward turn (accelerometer). An anchor is a local maximum of ``sign × signal`` that reaches the rule's
-   minimum and is the largest value within ± ``anchor_half_s`` of its own segment (earlier samples must be
-   strictly lower, later ones lower or equal).
+   minimum and is the largest value from ``anchor_before_s`` before it to ``anchor_after_s`` after it, within
+   its own segment (earlier samples must be strictly lower, later ones lower or equal).
 2. **Records.** Each anchor, with the anchor before it when the two lie 0.4–1.0 s apart in one segment,
    gives a *record*: the events of the cycle that ends at this anchor and of the moments just after it.
    For a shin, a record holds the stride's ``push`` and ``swing`` and the ``contact`` that closes the stride;
@@ -77,8 +77,8 @@ def spec(role: Role, rules: RuleSet, cfg: DetectorConfig) -> Spec:
     if role.is_shin:
         if rules is RuleSet.GYRO:
             return Spec(rules, True, {"s": cfg.gyro_shin_lp_hz, "m": None}, "s", 1.0, cfg.gyro_swing_min_dps)
-        return Spec(rules, True, {"m": cfg.contact_lp_hz, "ay": cfg.push_lp_hz, "ax": cfg.swing_lp_hz}, "m", 1.0,
-                    cfg.contact_min_g)
+        return Spec(rules, True, {"ay": cfg.acc_shin_lp_hz, "ax": cfg.acc_shin_lp_hz, "m": None}, "ay", -1.0,
+                    cfg.acc_swing_decel_min_g)
     if rules is RuleSet.GYRO:
         return Spec(rules, False, {"s": cfg.gyro_arm_lp_hz}, "s", 1.0, cfg.gyro_arm_min_dps)
     return Spec(rules, False, {"ay": cfg.arm_lp_hz}, "ay", -1.0, -np.inf)
@@ -108,16 +108,41 @@ def record_end_s(tr: "Track", sp: Spec, cfg: DetectorConfig, i: int, final_hi: i
     """
     ta = tr.time(i)
     if sp.rules is RuleSet.ACCEL:
-        return ta
-    search = cfg.gyro_contact_search_s if sp.is_shin else cfg.gyro_arm_search_s
+        return ta + cfg.acc_impact_search_s if sp.is_shin else ta
+    if not sp.is_shin:
+        jd, ju = _wrist_turns(tr, cfg, i, final_hi)
+        if isinstance(jd, str) or isinstance(ju, str):  # a search the final values do not cover yet
+            return None
+        last = ju if ju is not None else jd
+        return ta if last is None else tr.time(last)
+    search = cfg.gyro_contact_search_s
     lo, hi = tr.clip_seg(i, i, tr.index_after(ta + search))
     reach = min(hi, final_hi)
     neg = np.flatnonzero(tr.sig["s"][lo - tr.base:reach - tr.base] < 0.0)
     if len(neg):
-        t_z = tr.time(lo + int(neg[0]))
-        return t_z + cfg.gyro_contact_min_s if sp.is_shin else t_z
+        jz = lo + int(neg[0])
+        j_end = _loading_min_end(tr, cfg, i, jz, final_hi)
+        return None if j_end is None else tr.time(j_end)
     if hi <= final_hi and hi < tr.base + len(tr.t):
         return ta + search
+    return None
+
+
+def _loading_min_end(tr: "Track", cfg: DetectorConfig, i: int, jz: int, final_hi: int | None = None) -> int | None:
+    """Global index of the last sample the loading-response minimum reads: the first sample after the zero
+    crossing ``jz`` that rises ``gyro_contact_rise_dps`` above the running minimum, or the last sample within
+    ``gyro_contact_min_s`` of the crossing (its segment permitting). ``None`` while the final values (below
+    ``final_hi``) do not reach it yet."""
+    lo, hi = tr.clip_seg(i, jz, tr.index_after(tr.time(jz) + cfg.gyro_contact_min_s))
+    reach = hi if final_hi is None else min(hi, final_hi)
+    x = tr.sig["s"][lo - tr.base:reach - tr.base]
+    if len(x):
+        run = np.minimum.accumulate(x)
+        up = np.flatnonzero(x > run + cfg.gyro_contact_rise_dps)
+        if len(up):
+            return lo + int(up[0])
+    if reach == hi and (final_hi is None or hi < final_hi or hi == tr.base + len(tr.t)):
+        return hi - 1
     return None
 
 
@@ -190,9 +215,9 @@ def candidates(x: np.ndarray, seg: np.ndarray, sign: float, vmin: float) -> np.n
     return np.flatnonzero(ok) + 1
 
 
-def is_anchor(tr: Track, sp: Spec, i: int, half_s: float) -> bool:
+def is_anchor(tr: Track, sp: Spec, i: int, cfg: DetectorConfig) -> bool:
     """Candidate i beats every earlier sample of its window strictly and every later one or ties it."""
-    lo, hi = tr.clip_seg(i, tr.index_from(tr.time(i) - half_s), tr.index_after(tr.time(i) + half_s))
+    lo, hi = tr.clip_seg(i, tr.index_from(tr.time(i) - cfg.anchor_before_s), tr.index_after(tr.time(i) + cfg.anchor_after_s))
     b = tr.base
     y = sp.anchor_sign * tr.sig[sp.anchor][lo - b:hi - b]
     k = i - lo
@@ -250,9 +275,10 @@ def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> li
     if len(neg) and neg[0] > 0:
         jz = lo + int(neg[0])
         t_z = tr.crossing("s", jz, 0.0)
-        lo2, hi2 = tr.clip_seg(i, jz, tr.index_after(tr.time(jz) + cfg.gyro_contact_min_s))
+        j_end = _loading_min_end(tr, cfg, i, jz)
+        hi2 = j_end + 1
         j_m = jz + int(s[jz - b:hi2 - b].argmin())
-        if j_m < hi2 - 1:  # a true minimum inside its window
+        if j_m < j_end:  # a true minimum, confirmed by the rise after it
             t_m, _ = tr.refined("s", j_m)
             tc = t_z + cfg.gyro_contact_frac * (t_m - t_z)
             # amplitude: the peak of the unfiltered ‖a‖ within 50 ms of contact (the impact)
@@ -262,44 +288,107 @@ def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> li
     return out
 
 
+def _last_down_crossing(tr: Track, name: str, lo: int, hi: int, level: float = 0.0) -> int | None:
+    """Global index j (lo < j < hi) of the last sample where the signal falls below ``level`` (x[j−1] ≥ level
+    > x[j]), or None."""
+    x = tr.sig[name][lo - tr.base:hi - tr.base]
+    k = np.flatnonzero((x[:-1] >= level) & (x[1:] < level))
+    return None if len(k) == 0 else lo + int(k[-1]) + 1
+
+
 def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    """Accelerometer rules. The anchor is the terminal-swing deceleration (the lowest a_y of the stride, just
+    before contact). Tangential acceleration vanishes at the shank's peak angular velocity, so ``swing`` is
+    the last downward zero crossing of a_y before the anchor; toe-off starts the early-swing backward
+    rotation, a dip of a_y before the forward-swing hump, so ``push`` is the last downward zero crossing of a_y
+    before that dip; ``contact`` is the onset of the impact: the lowest a_x between the anchor and the impact's
+    a_x peak."""
     b = tr.base
+    ay, ax = tr.sig["ay"], tr.sig["ax"]
     out = []
+    ta = tr.time(i)
     if i_prev is not None:
-        t0, t1 = tr.time(i_prev), tr.time(i)
-        T = t1 - t0
-        for kind, name, (a, bb), sign in ((EventKind.PUSH, "ay", cfg.push_window, -1.0),
-                                          (EventKind.SWING, "ax", cfg.swing_window, 1.0)):
-            lo = tr.index_from(t0 + a * T)
-            hi = tr.index_after(t0 + bb * T)
-            if hi <= lo:
-                continue
-            j = lo + int((sign * tr.sig[name][lo - b:hi - b]).argmax())
-            te, v = tr.refined(name, j)
-            out.append(Found(kind, te, abs(v)))
-    tc, v = tr.refined("m", i)
-    out.append(Found(EventKind.CONTACT, tc, abs(v)))
+        T = ta - tr.time(i_prev)
+        # the onset of the terminal-swing deceleration: the last fall of a_y through a small fraction of it
+        level_sw = cfg.acc_swing_level_frac * float(ay[i - b])
+        j_sw = _last_down_crossing(tr, "ay", tr.index_from(ta - 0.5 * T), i + 1, level_sw)
+        if j_sw is not None:
+            t_sw = tr.crossing("ay", j_sw, level_sw)
+            # the forward-swing hump before it, the early-swing dip before that
+            lo = tr.index_from(t_sw - cfg.acc_hump_window_frac * T)
+            j_h = lo + int(ay[lo - b:j_sw - b].argmax()) if lo < j_sw else j_sw
+            if lo < j_sw:
+                lo2 = tr.index_from(tr.time(j_h) - cfg.acc_dip_window_frac * T)
+                if lo2 < j_h:
+                    j_d = lo2 + int(ay[lo2 - b:j_h - b].argmin())
+                    # toe-off: a_y falls from the push-off bump before the dip; the crossing of their mid-level
+                    lo3 = max(tr.index_from(tr.time(j_d) - cfg.acc_dip_window_frac * T), i_prev)
+                    if lo3 < j_d:
+                        j_b = lo3 + int(ay[lo3 - b:j_d - b].argmax())
+                        level = 0.5 * float(ay[j_b - b] + ay[j_d - b])
+                        below = np.flatnonzero(ay[j_b - b:j_d + 1 - b] < level)
+                        if len(below) and below[0] > 0:
+                            j_p = j_b + int(below[0])
+                            out.append(Found(EventKind.PUSH, tr.crossing("ay", j_p, level),
+                                             float(ay[j_b - b] - ay[j_d - b])))
+            # amplitude: the forward-swing hump (g), the tangential acceleration that drives the swing
+            out.append(Found(EventKind.SWING, t_sw, abs(float(ay[j_h - b]))))
+    lo, hi = tr.clip_seg(i, i, tr.index_after(ta + cfg.acc_impact_search_s))
+    if hi - lo >= 3:
+        j_imp = lo + int(ax[lo - b:hi - b].argmax())
+        if lo < j_imp < hi - 1:
+            j_on = lo + int(ax[lo - b:j_imp + 1 - b].argmin())
+            tc, _ = tr.refined("ax", j_on)
+            m = tr.sig["m"][j_on - b:hi - b]
+            out.append(Found(EventKind.CONTACT, tc, float(m.max())))
     return out
 
 
+def _first(x: np.ndarray, negative: bool) -> int | None:
+    """Index of the first value below zero (``negative``) or at or above it, or None."""
+    k = np.flatnonzero(x < 0.0) if negative else np.flatnonzero(x >= 0.0)
+    return int(k[0]) if len(k) else None
+
+
+def _wrist_turns(tr: Track, cfg: DetectorConfig, i: int, final_hi: int | None = None):
+    """The forward turn (first fall of −ω_z below zero after the forward swing's peak i) and the backward turn
+    (its first return to zero or above after a backward swing of at least ``gyro_arm_min_dps``), as global indices; each None when absent. With
+    ``final_hi`` (real time), ``"wait"`` stands for a search that the final values do not cover yet."""
+    s = tr.sig["s"]
+    b, end = tr.base, tr.base + len(tr.t)
+    lo, hi = tr.clip_seg(i, i, tr.index_after(tr.time(i) + cfg.gyro_arm_search_s))
+    reach = hi if final_hi is None else min(hi, final_hi)
+    k = _first(s[lo - b:reach - b], True)
+    if k is None or k == 0:
+        done = final_hi is None or (hi <= final_hi and hi < end)
+        return (None, None) if done else ("wait", None)
+    jd = lo + k
+    lo2, hi2 = tr.clip_seg(i, jd, tr.index_after(tr.time(jd) + cfg.gyro_arm_back_search_s))
+    reach2 = hi2 if final_hi is None else min(hi2, final_hi)
+    # the backward swing must have reached the rule's minimum rate before the turn counts (a wiggle of the
+    # rate around zero at the forward turn is not a backward swing)
+    x2 = s[lo2 - b:reach2 - b]
+    ok = np.flatnonzero((x2 >= 0.0) & (np.minimum.accumulate(x2) <= -cfg.gyro_arm_min_dps)) if len(x2) else x2
+    k2 = int(ok[0]) if len(ok) else None
+    if k2 is None:
+        done = final_hi is None or (hi2 <= final_hi and hi2 < end)
+        return (jd, None) if done else (jd, "wait")
+    return jd, lo2 + k2
+
+
 def _wrist_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
+    """Gyroscope rules for a wrist: the turnarounds are where the forearm's sagittal rate −ω_z changes sign,
+    after the forward swing's peak (the anchor): first the forward turn, then the backward turn. Amplitudes:
+    the peak rate of the swing that ends at each turn."""
     b = tr.base
     s = tr.sig["s"]
     out = []
-    if i_prev is not None:
-        # backward turn: the last upward zero crossing of −ω_z before the forward swing's peak
-        seg = s[i_prev - b:i + 1 - b]
-        up = np.flatnonzero((seg[:-1] < 0.0) & (seg[1:] >= 0.0))
-        if len(up):
-            j = i_prev + int(up[-1]) + 1
-            back_peak = float(seg[:j - i_prev].min())
-            out.append(Found(EventKind.ARM_BACK, tr.crossing("s", j, 0.0), abs(back_peak)))
-    t_pk, v_pk = tr.refined("s", i)
-    lo, hi = tr.clip_seg(i, i, tr.index_after(tr.time(i) + cfg.gyro_arm_search_s))
-    post = s[lo - b:hi - b]
-    down = np.flatnonzero(post < 0.0)
-    if len(down) and down[0] > 0:
-        out.append(Found(EventKind.ARM_FWD, tr.crossing("s", lo + int(down[0]), 0.0), abs(v_pk)))
+    jd, ju = _wrist_turns(tr, cfg, i)
+    if jd is not None:
+        _, v_pk = tr.refined("s", i)
+        out.append(Found(EventKind.ARM_FWD, tr.crossing("s", jd, 0.0), abs(v_pk)))
+        if ju is not None:
+            out.append(Found(EventKind.ARM_BACK, tr.crossing("s", ju, 0.0), abs(float(s[jd - b:ju - b].min()))))
     return out
 
 

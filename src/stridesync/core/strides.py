@@ -104,7 +104,8 @@ class WristGate:
     def add(self, rec: Record, clear: bool) -> list[Event]:
         evs = []
         for f in rec.found:
-            index = rec.ordinal - 1 if f.kind is EventKind.ARM_BACK else rec.ordinal
+            # gyroscope: the backward turn follows this anchor's forward turn; accelerometer: it precedes it
+            index = rec.ordinal - 1 if f.kind is EventKind.ARM_BACK and self.rules is RuleSet.ACCEL else rec.ordinal
             evs.append(Event(self.role, f.kind, f.time_s, f.amplitude, index, self.rules.value))
         if not self.with_shins:
             return sorted(evs, key=lambda e: e.time_s) if rec.cycle and clear else []
@@ -113,14 +114,16 @@ class WristGate:
         return []
 
     def release(self, known_until_s: float, covered) -> list[Event]:
-        """Decide the pending events before ``known_until_s`` (every counted stride that could contain
-        them is known): ``covered(t)`` says whether t lies in one."""
-        out = []
-        q = self.pending
-        while q and q[0].time_s < known_until_s:
-            e = q.popleft()
+        """Report the pending events that lie in a counted stride known so far (``covered(t)``), and drop
+        those before ``known_until_s`` that do not (every counted stride that could contain them is known).
+        The others wait."""
+        out, keep = [], deque()
+        for e in self.pending:
             if covered(e.time_s):
                 out.append(e)
+            elif e.time_s >= known_until_s:
+                keep.append(e)
+        self.pending = keep
         return out
 
 
