@@ -103,7 +103,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             rates = {e.serial: (e.role, sim.recording[e.role].sample_rate_hz, sim.recording[e.role].gyro_dps is not None)
                      for e in roster.sensors if e.role in sim.recording}
         else:
-            rates = {e.serial: (e.role, opts.sample_rate_hz) for e in roster.sensors}
+            rates = {e.serial: (e.role, opts.sample_rate_hz, e.gyro) for e in roster.sensors}
         if opts.record_to is not None:
             recorder = _start_recorder(opts, roster, rates, sim)
         analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder)

@@ -76,6 +76,13 @@ class RosterEntry:
     serial: str
     role: Role
     mounting: Mounting = field(default_factory=Mounting)
+    #: the sensor streams angular rate (a StrideSync sensor does; ``"gyro": false`` in the roster for one
+    #: without a gyroscope): the host sets its range to :data:`GYRO_RANGE_DPS` and the gyroscope rules apply
+    gyro: bool = True
+
+
+#: the gyroscope range the host sets on every sensor that has one: sprinters' shanks pass 1500 deg/s
+GYRO_RANGE_DPS = 2000
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,13 @@ class Roster:
                 raise InputFormatError(f"{where}: sensor {k + 1} repeats a role or serial ({role.value}, {serial})")
             seen_roles.add(role)
             seen_serials.add(serial)
-            entries.append(RosterEntry(serial, role, Mounting.parse(s.get("mounting"))))
+            gyro = s.get("gyro", True)
+            if not isinstance(gyro, bool):
+                raise InputFormatError(f"{where}: sensor {k + 1}: 'gyro' must be true or false, not {gyro!r}")
+            entries.append(RosterEntry(serial, role, Mounting.parse(s.get("mounting")), gyro))
         return cls(str(data.get("athlete", "")), tuple(entries))
 
     def to_dict(self) -> dict:
         return {"athlete": self.athlete,
-                "sensors": [{"serial": e.serial, "role": e.role.value, "mounting": e.mounting.describe()} for e in self.sensors]}
+                "sensors": [{"serial": e.serial, "role": e.role.value, "mounting": e.mounting.describe(),
+                             **({} if e.gyro else {"gyro": False})} for e in self.sensors]}

@@ -211,6 +211,20 @@ def other_leg_contacts(steps: list[Step], events: list[Event]) -> list[tuple[Ste
     return out
 
 
+def flight_times_s(steps: list[Step], events: list[Event]) -> list[float]:
+    """Per step, the flight: from the stance leg's toe-off (the push) to the other leg's next initial contact,
+    when that contact comes within the stance leg's stride (s; negative would mean double support)."""
+    idx = index_events(events)
+    contacts = {side: [e.time_s for e in idx.get((side.shin, EventKind.CONTACT), [])] for side in Side}
+    out = []
+    for s in steps:
+        others = contacts[s.stance_side.other]
+        k = bisect_left(others, s.time_s)
+        if k < len(others) and others[k] - s.time_s < s.stride_time_s:
+            out.append(others[k] - s.time_s)
+    return out
+
+
 def pci(steps: list[Step], events: list[Event]) -> float | None:
     """Phase Coordination Index (Plotnik 2007) over these steps, in %.
 
@@ -274,6 +288,7 @@ def summarize(events: list[Event], steps: list[Step], targets: dict[str, float |
         lags[name] = {"mean_ms": _mean(v), "median_ms": float(np.median(v)) if v else None,
                       "sd_ms": float(np.std(v, ddof=1)) if len(v) > 1 else None, "n": len(v),
                       "target_ms": targets.get(name)}
+    flight = flight_times_s(steps, events)
     return {
         "target_model": cfg.target_model,
         "targets_ms": dict(targets),
@@ -284,6 +299,8 @@ def summarize(events: list[Event], steps: list[Step], targets: dict[str, float |
         "stride_time_cv_pct": _cv_pct(stride_t),
         "contact_time_s": _mean(contact_t),
         "contact_time_cv_pct": _cv_pct(contact_t),
+        "flight_time_s": _mean(flight),
+        "flight_time_cv_pct": _cv_pct(flight),
         "sync_score": _mean(scores),
         "lags": lags,
         "weak_link": weak_link(steps, targets),

@@ -498,6 +498,7 @@ class RealtimeCore:
         out = summarize(sorted(self.events_, key=lambda e: e.time_s), self.steps_, self._targets or zero_targets(), self.config)
         out["detector"] = "realtime"
         out["rule_sets"] = {r.value: rs.value for r, rs in self.rule_sets.items()}
+        out["clipped_swing_peaks"] = {r.value: c.clipped for r, c in self._strides.items() if c.rules is RuleSet.GYRO}
         return out
 
     def rolling(self) -> dict:

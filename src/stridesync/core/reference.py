@@ -107,12 +107,15 @@ class ReferenceAnalyzer:
         shins = [r for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN) if r in prep]
         events: list[Event] = []
         cover = Coverage()
+        clipped = {}
         for role in shins:
             counter = ShinStrides(role, sets[role], cfg)
             for rec, _ in records(prep[role], cfg):
                 events.extend(counter.add(rec))
             for a, b in counter.strides:
                 cover.add(a, b)
+            if counter.rules is RuleSet.GYRO:
+                clipped[role.value] = counter.clipped
         for role in (Role.LEFT_WRIST, Role.RIGHT_WRIST):
             if role not in prep:
                 continue
@@ -127,6 +130,7 @@ class ReferenceAnalyzer:
         self.summary_ = summarize(events, self.steps_, self.targets_, cfg)
         self.summary_["detector"] = "reference"
         self.summary_["rule_sets"] = self.rule_sets_
+        self.summary_["clipped_swing_peaks"] = clipped
         return self
 
     def result(self) -> AnalysisResult:

@@ -76,7 +76,7 @@ class Spec:
 def spec(role: Role, rules: RuleSet, cfg: DetectorConfig) -> Spec:
     if role.is_shin:
         if rules is RuleSet.GYRO:
-            return Spec(rules, True, {"s": cfg.gyro_shin_lp_hz, "m": None}, "s", 1.0, cfg.gyro_swing_min_dps)
+            return Spec(rules, True, {"s": cfg.gyro_shin_lp_hz, "m": None, "r": None}, "s", 1.0, cfg.gyro_swing_min_dps)
         return Spec(rules, True, {"ay": cfg.acc_shin_lp_hz, "ax": cfg.acc_shin_lp_hz, "m": None}, "ay", -1.0,
                     cfg.acc_swing_decel_min_g)
     if rules is RuleSet.GYRO:
@@ -88,7 +88,7 @@ def raw_signals(sp: Spec, acc_g: np.ndarray, gyro_dps: np.ndarray | None) -> dic
     """The unfiltered input of each signal of ``sp``."""
     out = {}
     for name in sp.signals:
-        if name == "s":
+        if name in ("s", "r"):  # −ω_z: filtered (s) and as measured (r, to see clipping)
             out[name] = -np.asarray(gyro_dps, dtype=float)[:, 2]
         elif name == "m":
             out[name] = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
@@ -229,11 +229,13 @@ def is_anchor(tr: Track, sp: Spec, i: int, cfg: DetectorConfig) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """One event found by a record: its instant (s), amplitude (in the rule set's unit) and sample."""
+    """One event found by a record: its instant (s) and amplitude (in the rule set's unit). ``clipped``: the
+    peak it stands on reached the sensor's full scale, so its instant is not known (it is not reported)."""
 
     kind: EventKind
     time_s: float
     amplitude: float
+    clipped: bool = False
 
 
 def record(tr: Track, sp: Spec, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:
@@ -268,7 +270,7 @@ def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> li
             k = int(np.flatnonzero(seg < level)[0])  # exists: the minimum itself is below the level
             out.append(Found(EventKind.PUSH, tr.crossing("s", j_max + k, level), abs(lo_v)))
     t_sw, v_sw = tr.refined("s", i)
-    out.append(Found(EventKind.SWING, t_sw, v_sw))
+    out.append(Found(EventKind.SWING, t_sw, v_sw, _clipped(tr, i)))
     # initial contact: the terminal-swing zero crossing of −ω_z, then the minimum that follows it
     lo, hi = tr.clip_seg(i, i, tr.index_after(ta + cfg.gyro_contact_search_s))
     neg = np.flatnonzero(s[lo - b:hi - b] < 0.0)
@@ -294,6 +296,19 @@ def _last_down_crossing(tr: Track, name: str, lo: int, hi: int, level: float = 0
     x = tr.sig[name][lo - tr.base:hi - tr.base]
     k = np.flatnonzero((x[:-1] >= level) & (x[1:] < level))
     return None if len(k) == 0 else lo + int(k[-1]) + 1
+
+
+def _clipped(tr: Track, i: int) -> bool:
+    """The measured rate around the peak at i sits at one value for two samples or more at over
+    ``CLIP_MIN_DPS``: the sensor's full scale (a natural peak of a noisy 16-bit rate does not repeat)."""
+    lo, hi = tr.clip_seg(i, i - 3, i + 4)
+    r = np.abs(tr.sig["r"][lo - tr.base:hi - tr.base])
+    top = float(r.max())
+    return top >= CLIP_MIN_DPS and int(np.count_nonzero(r == top)) >= 2
+
+
+#: a flat-topped peak below this rate is not taken for clipping (the smallest shank range in use is 500 deg/s)
+CLIP_MIN_DPS = 400.0
 
 
 def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> list[Found]:

@@ -54,6 +54,8 @@ class ShinStrides:
         self.strides: list[tuple[float, float]] = []
         #: contact time that opens the newest stride still to be judged (None: no stride can open yet)
         self.last_contact_s: float | None = None
+        #: counted strides whose swing peak was clipped at the gyroscope's full scale (swing not reported)
+        self.clipped = 0
 
     def _event(self, kind: EventKind, f: Found, index: int) -> Event:
         return Event(self.role, kind, f.time_s, f.amplitude, index, self.rules.value)
@@ -82,7 +84,10 @@ class ShinStrides:
         if not prev_reported:
             out.append(self._event(EventKind.CONTACT, c0, k))
         out.append(self._event(EventKind.PUSH, push, k))
-        out.append(self._event(EventKind.SWING, swing, k))
+        if swing.clipped:
+            self.clipped += 1
+        else:
+            out.append(self._event(EventKind.SWING, swing, k))
         out.append(self._event(EventKind.CONTACT, c1, rec.ordinal))
         self.prev_reported = True
         self.strides.append((c0.time_s, c1.time_s))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from stridesync_fw import packets as P
 from ..errors import StrideSyncError
 from ..model import Role
 from ..protocol import SENSOR_TIME_LIMIT_US, Advert, Command, ConfigRecord, ProtocolError, Response
-from ..roster import Mounting, Roster
+from ..roster import GYRO_RANGE_DPS, Mounting, Roster
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class SensorLink:
                  on_time_sync: Callable, clock: Callable[[], float], settings: LinkSettings,
                  backend: type | None = None, scanner_backend: type | None = None, device: Any = None):
         self.serial, self.role, self.mounting = serial, role, mounting
+        #: the gyroscope range to set on connecting (0: the sensor has none; leave it)
+        self.gyro_range_dps = GYRO_RANGE_DPS
         self.on_packet, self.on_state, self.on_time_sync = on_packet, on_state, on_time_sync
         self.clock, self.settings = clock, settings
         self.backend, self.scanner_backend = backend, scanner_backend
@@ -256,6 +259,10 @@ class SensorLink:
             await self.command(P.OP_STOP)
         if self.config.role is not self.role or self.config.remap != self.mounting.to_bytes():
             await self.command(P.OP_SET_ROLE, bytes([_ROLE_CODE[self.role]]) + self.mounting.to_bytes())
+        if self.gyro_range_dps and self.config.gyro_range_dps != self.gyro_range_dps:
+            # angular rate is what the default rules measure; a shank in a sprint passes 1500 deg/s
+            await self.command(P.OP_SET_RANGE, struct.pack("<BH", self.config.acc_range_g, self.gyro_range_dps))
+            self.config = ConfigRecord.from_bytes(bytes(await client.read_gatt_char(P.CONFIG_CHAR_UUID)))
         for _ in range(3):
             await self.time_sync()
         await client.start_notify(P.DATA_CHAR_UUID, self._on_data)
@@ -427,6 +434,7 @@ class Acquisition:
                           on_state=self._on_state, on_time_sync=self._on_time_sync, clock=self.clock,
                           settings=self.settings, backend=self.backend, scanner_backend=self.scanner_backend,
                           device=device)
+        link.gyro_range_dps = GYRO_RANGE_DPS if entry.gyro else 0
         self.links[entry.serial] = link
         self._tasks[entry.serial] = asyncio.create_task(link.run(), name=f"link-{entry.serial}")
         return link

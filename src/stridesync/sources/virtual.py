@@ -154,14 +154,19 @@ class VirtualSensor:
         self.battery_pct = battery_pct
         self.address = address or _random_static_address(serial)
         period_us = int(round(1e6 / samples.sample_rate_hz))
-        if gyro_range_dps is None:  # a StrideSync sensor streams angular rate whenever the recording has it
-            gyro_range_dps = 2000 if samples.gyro_dps is not None else 0
+        if gyro_range_dps is None:  # the firmware's factory setting: the host sets the range it wants on connecting
+            gyro_range_dps = 0
+        if gyro_range_dps and samples.gyro_dps is None:
+            raise ValueError(f"{serial}: a gyroscope range without angular-rate samples")
+        #: the IMU has a gyroscope exactly when the samples carry angular rate
+        self.has_gyro = samples.gyro_dps is not None
         self.config = Config(serial=serial.encode(), role=ROLE_CODE.get(role, 0) if role else 0,
                              rate_hz=int(round(samples.sample_rate_hz)), acc_range_g=acc_range_g,
                              gyro_range_dps=gyro_range_dps)
         self.period_us = period_us
         self.handler = ControlHandler(self.config, clock_us=self.sensor_now_us, on_start=self._on_start,
-                                      on_stop=self._on_stop, on_identify=self._on_identify)
+                                      on_stop=self._on_stop, on_identify=self._on_identify,
+                                      gyro_ranges_dps=P.GYRO_RANGES_DPS if self.has_gyro else (0,))
         #: IDENTIFY requests received, as (session time, seconds): the LED a coach would see blink
         self.identify_log: list[tuple[float, int]] = []
         self.peripheral: VirtualPeripheral | None = None
@@ -384,7 +389,8 @@ class VirtualFleet:
     @property
     def roster_dict(self) -> dict:
         return {"athlete": "Virtual runner",
-                "sensors": [{"serial": s.serial, "role": r.value, "mounting": ["+x", "+y", "+z"]} for r, s in self.sensors.items()]}
+                "sensors": [{"serial": s.serial, "role": r.value, "mounting": ["+x", "+y", "+z"],
+                             **({} if s.has_gyro else {"gyro": False})} for r, s in self.sensors.items()]}
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.sensors.values()), return_exceptions=True)
