@@ -61,8 +61,12 @@ class DetectorConfig:
     acc_hump_window_frac: float = 0.35
     #: … and the early-swing dip (and the toe-off crossing) up to this fraction before each
     acc_dip_window_frac: float = 0.2
-    #: the impact's a_x peak is searched up to this long after the terminal-swing deceleration
-    acc_impact_search_s: float = 0.15
+    #: the impact, the sharpest rise of a_x, is searched from this long before the terminal-swing deceleration …
+    acc_impact_before_s: float = 0.02
+    #: … to this long after it (a tibial sensor sees the impact 40-60 ms after it, a shoe sensor with it)
+    acc_impact_search_s: float = 0.1
+    #: the rise is the gain of a_x over this long; contact is its onset, the lowest a_x before the rise
+    acc_onset_window_s: float = 0.05
 
     # ---- version 2: anchors and the gyroscope rules (docs/measurement.md §3)
     #: an anchor (one per stride or arm cycle) is the largest value of its signal from this long before it …

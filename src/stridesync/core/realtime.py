@@ -302,7 +302,7 @@ class _Limb:
         b = st.t.base
         sig = {k: ch.z.view(b, st.n) for k, ch in st.chans.items()}
         sig.update((k, buf.view(b, st.n)) for k, buf in st.raws.items())
-        return Track(st.t.view(b, st.n), st.seg.view(b, st.n), sig, b)
+        return Track(st.t.view(b, st.n), st.seg.view(b, st.n), sig, b, st.fs)
 
     def final_through(self, i: int, t_end: float) -> bool:
         """Every value the decision about sample i reads, up to time ``t_end`` in i's segment, is final."""
@@ -527,7 +527,7 @@ class RealtimeCore:
                 while len(strides) > self._n_cover[r]:
                     self._cover.add(*strides[self._n_cover[r]])
                     self._n_cover[r] += 1
-        cover_known = min((self._shin_known(r, EventKind.CONTACT) for r in self.shins), default=INF)
+        cover_known = min((self._cover_known(r) for r in self.shins), default=INF)
         for r in self.wrists:
             limb = self._limbs[r]
             limb.scan_candidates()
@@ -570,6 +570,18 @@ class RealtimeCore:
                 return f if f == INF else 0.5 * (f + max(limb.prev_anchor_s, f - 2 * self.config.stride_max_s))
             return min(f, limb.prev_anchor_s)
         return min(f - 0.5 / limb.st.fs, limb.prev_anchor_s)
+
+    def _cover_known(self, role: Role) -> float:
+        """Every counted stride of this shin that starts before the returned time is known. A stride still to
+        come starts at the contact of the newest record, or at a later record's contact: after its anchor
+        (gyroscope rules) or at most ``acc_impact_before_s`` before it (accelerometer rules)."""
+        limb = self._limbs[role]
+        f = limb.frontier()
+        if f == INF:
+            return INF
+        last = self._strides[role].last_contact_s
+        margin = 0.0 if limb.spec.rules is RuleSet.GYRO else self.config.acc_impact_before_s + 1.0 / limb.st.fs
+        return min(INF if last is None else last, f - margin)
 
     def _wrist_known(self, role: Role, kind: EventKind) -> float:
         if role not in self._limbs:

@@ -51,7 +51,7 @@ def prepare(samples: RoleSamples, sp: Spec, cfg: DetectorConfig, sample_rate_hz:
         for a, b in zip(bounds[:-1], bounds[1:]):
             out[a:b] = dsp.zero_phase(raw[name][a:b], sos, zi)
         sig[name] = out
-    return Prepared(samples.role, sp, fs, Track(t, seg, sig))
+    return Prepared(samples.role, sp, fs, Track(t, seg, sig, 0, fs))
 
 
 def anchors(p: Prepared, cfg: DetectorConfig) -> list[int]:

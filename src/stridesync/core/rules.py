@@ -153,10 +153,10 @@ class Track:
     so every index below is global. Windows never leave the segment of the sample they start from.
     """
 
-    __slots__ = ("t", "seg", "sig", "base")
+    __slots__ = ("t", "seg", "sig", "base", "fs")
 
-    def __init__(self, t: np.ndarray, seg: np.ndarray, sig: dict[str, np.ndarray], base: int = 0):
-        self.t, self.seg, self.sig, self.base = t, seg, sig, base
+    def __init__(self, t: np.ndarray, seg: np.ndarray, sig: dict[str, np.ndarray], base: int = 0, fs: float = 200.0):
+        self.t, self.seg, self.sig, self.base, self.fs = t, seg, sig, base, fs
 
     def time(self, i: int) -> float:
         return float(self.t[i - self.base])
@@ -348,11 +348,22 @@ def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> l
                                              float(ay[j_b - b] - ay[j_d - b])))
             # amplitude: the forward-swing hump (g), the tangential acceleration that drives the swing
             out.append(Found(EventKind.SWING, t_sw, abs(float(ay[j_h - b]))))
-    lo, hi = tr.clip_seg(i, i, tr.index_after(ta + cfg.acc_impact_search_s))
-    if hi - lo >= 3:
-        j_imp = lo + int(ax[lo - b:hi - b].argmax())
-        if lo < j_imp < hi - 1:
-            j_on = lo + int(ax[lo - b:j_imp + 1 - b].argmin())
+    # the impact: the sharpest rise of a_x (largest gain over ``acc_onset_window_s``) near the deceleration;
+    # contact is its onset, the lowest a_x before it within that window
+    lo, hi = tr.clip_seg(i, tr.index_from(ta - cfg.acc_impact_before_s), tr.index_after(ta + cfg.acc_impact_search_s))
+    w = max(1, int(round(cfg.acc_onset_window_s * tr.fs)))  # samples, from the nominal rate (the same in both analysers)
+    lo_w, _ = tr.clip_seg(i, lo - w, lo + 1)
+    x = ax[lo_w - b:hi - b]
+    if hi - lo >= 3 and len(x) > w:
+        wins = np.lib.stride_tricks.sliding_window_view(x, w + 1)  # row k ends at sample lo_w + k + w
+        ends = np.arange(lo_w + w, hi)
+        keep = ends >= lo
+        wins, ends = wins[keep], ends[keep]
+        gain = wins[:, -1] - wins.min(axis=1)
+        k = int(gain.argmax())
+        j_imp = int(ends[k])
+        j_on = j_imp - w + int(wins[k].argmin())
+        if j_on < j_imp:
             tc, _ = tr.refined("ax", j_on)
             m = tr.sig["m"][j_on - b:hi - b]
             out.append(Found(EventKind.CONTACT, tc, float(m.max())))
