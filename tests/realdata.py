@@ -17,6 +17,10 @@ Data sets (see each ``PROVENANCE.md``):
     Treadmill running, markers at 150 Hz and a force plate. :func:`load_fukuchi` builds *virtual* shank
     IMUs from the shank marker clusters and returns force-plate contacts and marker-derived swing
     (peak shank angular velocity) instants as ground truth.
+``tripod_walking_shank``
+    TRIPOD excerpt: one person walking on a treadmill at three speeds, real GaitUp Physilog shank IMUs
+    (accelerometer + gyroscope, 128 Hz) and OptoGait photo-cell contacts and toe-offs. :func:`load_tripod`
+    (axes inferred from the data by :func:`infer_shank_axes`).
 
 Axis decisions (how each device's undocumented axes were mapped) are documented on each loader.
 """
@@ -466,3 +470,176 @@ def load_fukuchi(trial: str = "T35", marker_lp_hz: float = FUKUCHI_MARKER_LP_HZ)
         peak_t[side] = np.array(times)
         peak_v[side] = np.array(values)
     return FukuchiTrial(trial, recording, contacts, toe_offs, peak_t, peak_v, omega)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# TRIPOD: treadmill walking, real shank IMUs (accelerometer + gyroscope), photo-cell contacts
+# ---------------------------------------------------------------------------------------------------------
+
+TRIPOD = "tripod_walking_shank"
+TRIPOD_SPEEDS = ("PWS-20", "PWS", "PWS+20")
+TRIPOD_FS_HZ = 128.0
+_TRIPOD_FILES = {Role.LEFT_SHIN: "LS", Role.RIGHT_SHIN: "RS"}
+_TRIPOD_PHOTO_SIDE = {"L": Side.LEFT, "R": Side.RIGHT}
+#: a 1-s window is "quiet" when every accelerometer axis varies by less than this (g, SD); the quietest
+#: window of each TRIPOD file (standing, at the start or the end of the trial) has SD ≤ 0.004 g
+TRIPOD_QUIET_MAX_STD_G = 0.02
+
+
+@dataclass(frozen=True)
+class TripodTrial:
+    """One TRIPOD treadmill walk of subject FZ: real shank IMUs and photo-cell truth.
+
+    Attributes
+    ----------
+    speed : "PWS-20" | "PWS" | "PWS+20" (3.0 / 3.7 / 4.4 km/h)
+    recording : left_shin and right_shin, 128 Hz, specific force (g) and angular rate (deg/s) in the body
+        frame, on the IMU clock (s)
+    contacts : side → photo-cell initial contacts on the IMU clock (s), ``ic_time + (Split − Split[0])``
+    toe_offs : side → the toe-offs of the same contacts, ``contact + TContact`` (s)
+    axis_maps : role → the inferred device → body rotation (rows: body x, y, z in device axes), see
+        :func:`infer_shank_axes`
+    axis_evidence : role → the figures the map was inferred from (see :func:`infer_shank_axes`)
+    """
+
+    speed: str
+    recording: Recording
+    contacts: SideDict
+    toe_offs: SideDict
+    axis_maps: dict
+    axis_evidence: dict
+
+
+def infer_shank_axes(acc_dev: np.ndarray, gyro_dev: np.ndarray, fs_hz: float) -> tuple[np.ndarray, dict]:
+    """Device → body rotation of a shank sensor with undocumented axes, inferred from its own data.
+
+    * **x** (toward the knee, +1 g standing) is the device axis that carries gravity: the largest
+      component of the mean specific force over the quietest 1-s window (every axis SD below
+      :data:`TRIPOD_QUIET_MAX_STD_G`; the whole file's mean when no window is that quiet), with its sign.
+    * **z** (the runner's left) is the device axis with the dominant rotation (largest RMS angular rate
+      over the file: the sagittal swing of the shank). It must differ from the gravity axis. Its sign is
+      chosen so that the mid-swing peak is *negative* (MEASUREMENT.md §1): the swing peak is the largest
+      excursion of the rate, so the sign makes the 1st percentile of ω_z larger in magnitude than the 99th.
+    * **y** = z × x (anterior).
+
+    Returns ``(M, evidence)``: M (3, 3) is a signed axis permutation, rows the body axes in device
+    coordinates (``body = acc_dev @ M.T``), checked to be a proper rotation (det = +1). ``evidence``
+    holds ``x_axis``/``z_axis`` (e.g. ``"+Y"``), ``quiet`` (whether a quiet window was found),
+    ``gravity_g`` (that window's mean in the body frame), ``swing_peak_dps`` and ``counter_peak_dps``
+    (1st and 99th percentiles of body ω_z) and ``rms_dps`` (device RMS rate per axis).
+    """
+    names = "XYZ"
+    n_win = int(round(fs_hz))
+    n = len(acc_dev) // n_win
+    blocks = acc_dev[: n * n_win].reshape(n, n_win, 3)
+    sd = blocks.std(axis=1).max(axis=1)
+    k = int(np.argmin(sd))
+    quiet = bool(sd[k] < TRIPOD_QUIET_MAX_STD_G)
+    mean = blocks[k].mean(axis=0) if quiet else acc_dev.mean(axis=0)
+    ix = int(np.argmax(np.abs(mean)))
+    sx = float(np.sign(mean[ix]))
+    rms = np.sqrt((gyro_dev**2).mean(axis=0))
+    iz = int(np.argmax(rms))
+    if iz == ix:
+        raise ValueError(f"the dominant rotation axis ({names[iz]}) is the gravity axis: not a shank sensor?")
+    lo, hi = np.percentile(gyro_dev[:, iz], [1, 99])
+    sz = 1.0 if abs(lo) > abs(hi) else -1.0  # the swing's large excursion must read negative in the body
+    x = np.zeros(3)
+    x[ix] = sx
+    z = np.zeros(3)
+    z[iz] = sz
+    M = np.vstack([x, np.cross(z, x), z])
+    if not (np.allclose(M @ M.T, np.eye(3)) and np.isclose(np.linalg.det(M), 1.0)):
+        raise AssertionError(f"inferred axis map is not a proper rotation: {M}")
+    w = gyro_dev @ M[2]
+    evidence = {
+        "x_axis": ("+" if sx > 0 else "-") + names[ix],
+        "z_axis": ("+" if sz > 0 else "-") + names[iz],
+        "quiet": quiet,
+        "gravity_g": mean @ M.T,
+        "swing_peak_dps": float(np.percentile(w, 1)),
+        "counter_peak_dps": float(np.percentile(w, 99)),
+        "rms_dps": rms,
+    }
+    return M, evidence
+
+
+def _tripod_imu(speed: str, role: Role) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    path = require(f"{TRIPOD}/Sub_FZ/{speed}/IMU/{_TRIPOD_FILES[role]}.csv")
+    data = np.genfromtxt(path, delimiter=",", skip_header=7, usecols=range(7))
+    t_file = data[:, 0]
+    # the export rounds times to 10 µs: rebuild the exact 128-Hz grid on the same clock
+    t = (np.round(t_file[0] * TRIPOD_FS_HZ) + np.arange(len(t_file))) / TRIPOD_FS_HZ
+    if np.abs(t - t_file).max() > 1e-4:
+        raise ValueError(f"{path}: samples are not on a regular {TRIPOD_FS_HZ:g}-Hz grid")
+    return t, data[:, 4:7].copy(), data[:, 1:4].copy()
+
+
+def _tripod_photocells(speed: str) -> tuple[SideDict, SideDict]:
+    with open(require(f"{TRIPOD}/SyncInfo.csv"), newline="") as fh:
+        ic_time = {r["run"]: float(r["ic_time"]) for r in csv.DictReader(fh) if r["subject"] == "Sub_FZ"}[speed]
+    with open(require(f"{TRIPOD}/Sub_FZ/{speed}/OptoGait/optogait.csv"), newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["L/R"] in _TRIPOD_PHOTO_SIDE]
+    split0 = float(rows[0]["Split"])  # the first foot contact (a right one in every trial)
+    contacts, toe_offs = SideDict(), SideDict()
+    for side in Side:
+        mine = [r for r in rows if _TRIPOD_PHOTO_SIDE[r["L/R"]] is side and r["TContact"] != ""]
+        ic = ic_time + np.array([float(r["Split"]) for r in mine]) - split0
+        contacts[side] = ic
+        toe_offs[side] = ic + np.array([float(r["TContact"]) for r in mine])
+    return contacts, toe_offs
+
+
+@lru_cache(maxsize=3)
+def load_tripod(speed: str) -> TripodTrial:
+    """Real GaitUp Physilog shank IMUs (128 Hz) and OptoGait photo-cell truth, one TRIPOD walk.
+
+    Signals
+        ``Accel X/Y/Z`` (g) and ``Gyro X/Y/Z`` (deg/s) of ``LS.csv``/``RS.csv`` become ``left_shin`` and
+        ``right_shin``, rotated into the body frame by a map inferred from each file
+        (:func:`infer_shank_axes`); the file's rounded times are replaced by the exact 128-Hz grid on the
+        same (IMU) clock.
+
+    Inferred axis maps (identical at all three speeds; checked in the tests). Figures: PWS−20 / PWS / PWS+20.
+        ``left_shin``: x = +device Y, y = −device X, z = +device Z. Gravity: the quietest second of each
+        file (standing on the belt, at its start or end) reads body x = +0.965 / +0.977 / +0.974 g.
+        Rotation: device Z carries by far the most (RMS 121 / 141 / 157 deg/s against ≤ 51 on X and
+        Y), and its large excursion, the swing, is negative as worn: body ω_z 1st percentile −300 / −354 /
+        −393 deg/s against +163 / +196 / +228 at the 99th.
+        ``right_shin``: x = +device Y, y = +device X, z = −device Z. Gravity: body x = +0.971 / +0.989 /
+        +0.989 g. Device Z again dominates (RMS 120 / 142 / 158 deg/s, ≤ 48 on X and Y) but its swing
+        reads *positive* on the device (the sensors are mirror-mounted on the lateral faces), so z = −Z:
+        body ω_z 1st percentile −286 / −340 / −383 deg/s against +166 / +196 / +232 at the 99th.
+        Both are signed permutations with det = +1. Consistency beyond the inference: with these maps the
+        left and right swings hit the photo-cells' swing phases of the same foot (a gyroscope anchor lies
+        between a toe-off and the next contact of that foot for 95–100 % of anchors, of the other foot for
+        ≤ 2 %) and peak at the same rates on both legs. A signed permutation is the nearest axis-aligned
+        mounting, not an exact one: standing, body y still reads −0.01 to +0.22 g and |z| 0.14 to 0.23 g
+        (sensor tilt on the tibia plus posture); that residual rotation is left in the data.
+
+    Truth (OptoGait, ``PROVENANCE.md``)
+        Rows whose ``L/R`` is ``L``/``R`` (the START/STOP trigger rows and "No step" rows dropped; their
+        L/R column is the foot); contact on the IMU clock = ``ic_time + (Split − Split[0])`` with Split[0]
+        the first contact row (always a right foot: subjects stepped on with the right foot, and
+        ``ic_time`` was clicked by hand on the right *foot* IMU's first impact); toe-off = contact +
+        ``TContact``. A contact without ``TContact`` (the last row of two trials) is dropped. The photo-cell
+        data keep their artefacts (a few 0.5-s or 4.9-s "strides" at the trial ends).
+
+    Clock caveat
+        Only one manual alignment per trial (``ic_time``), made on another sensor (the right foot's), and the
+        two shank sensors do not agree with each other: their sagittal rates put the legs 0.52 / 0.63 / 0.66
+        of a stride apart (PWS−20 / PWS / PWS+20) where the photo-cells say 0.50, i.e. the right shank's
+        clock runs ≈ 54 / 171 / 178 ms behind the left one's. Use the truth for counts, stance fractions,
+        intervals and spreads, not for absolute timing bias (docs/tripod_check.md).
+    """
+    if speed not in TRIPOD_SPEEDS:
+        raise ValueError(f"speed must be one of {', '.join(TRIPOD_SPEEDS)}, not {speed!r}")
+    recording: Recording = {}
+    maps, evidence = {}, {}
+    for role in _TRIPOD_FILES:
+        t, acc_dev, gyro_dev = _tripod_imu(speed, role)
+        M, ev = infer_shank_axes(acc_dev, gyro_dev, TRIPOD_FS_HZ)
+        recording[role] = RoleSamples(role, t, acc_dev @ M.T, gyro_dev @ M.T)
+        maps[role], evidence[role] = M, ev
+    contacts, toe_offs = _tripod_photocells(speed)
+    return TripodTrial(speed, recording, contacts, toe_offs, maps, evidence)
