@@ -564,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="detect events and steps in a wide samples CSV")
-    a.add_argument("input", type=Path, help="wide samples CSV (MEASUREMENT.md §4)")
+    a.add_argument("input", type=Path, help="wide samples CSV (docs/formats.md)")
     a.add_argument("--events", type=Path, required=True, help="events CSV to write")
     a.add_argument("--steps", type=Path, required=True, help="steps CSV to write")
     a.add_argument("--summary", type=Path, help="session summary JSON to write")
