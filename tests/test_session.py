@@ -48,7 +48,7 @@ def live(tmp_path_factory):
 def test_recorded_session_holds_everything(live):
     path, res = live
     with Session.open(path) as s:
-        assert s.schema_version == 1 and s.complete and s.source == "live"
+        assert s.schema_version == 2 and s.complete and s.source == "live" and not s.results_outdated
         assert s.athlete == "Ana <Silva>" and s.tags == ["test", "virtual"] and s.notes == "fixture"
         assert s.detector_config == res.analyzer.config
         assert {x.role for x in s.sensors} == set(Role) and all(x.rate_hz == 200.0 for x in s.sensors)
@@ -369,3 +369,32 @@ def test_sample_session_replays_like_it_was_recorded():
         assert r.steps == s.steps("live") and sorted(r.events, key=_key) == sorted(s.events("live"), key=_key)
         wl = s.summary("live")["weak_link"]
     assert wl and "arm" in wl["text"]
+
+
+V1_SESSION = Path(__file__).with_name("data") / "v1_session.stridesync"
+
+
+def test_a_session_from_contract_version_1_replays_exports_and_reports_with_the_current_rules(tmp_path):
+    """A schema-1 file (recorded under measurement contract v1, accelerometer packets only): it opens, its
+    cached v1 results are not used, and replay, export and report recompute them with today's rules and say so."""
+    import shutil
+
+    from stridesync.io import read_events_csv
+    from stridesync.session.export import export_session
+    path = tmp_path / "old.stridesync"
+    shutil.copy(V1_SESSION, path)
+    with Session.open(path) as s:
+        assert s.schema_version == 1 and s.results_outdated and not s.has_results("live")
+        assert s.events("live") == [] and s.summary("live") is None
+        res = export_session(s, events=tmp_path / "e.csv", steps=tmp_path / "s.csv")
+        assert res.source == "recompute" and "contract v1" in res.note
+        r = replay(s)
+        assert r.steps == res.steps and sorted(r.events, key=_key) == res.events
+    # its packets carry no angular rate: the accelerometer rules analyse it. (Its runner is version 1's
+    # simulator, whose accelerations were shaped for version 1's features, not a tibia's: few strides count.)
+    events = read_events_csv(tmp_path / "e.csv")
+    assert {e.source for e in events} <= {"accel"} and len(events) == len(res.events)
+    from stridesync_ui.report_data import report_data_from_session
+    with Session.open(path) as s:
+        data = report_data_from_session(s)
+    assert "contract v1" in data.provenance["analyser"] and len(data.steps) == len(res.steps)
