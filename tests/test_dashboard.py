@@ -41,8 +41,9 @@ def shown(window: DashboardWindow) -> dict[str, str]:
     sp = window.sync
     out = {"score": sp.score.text(), "score_last": sp.score_last.text(), "weak": sp.weak.text(),
            "cadence": sp.tiles["cadence"].text(), "stride": sp.tiles["stride"].text(),
-           "contact": sp.tiles["contact"].text(), "balance_contact": sp.balance_contact.text(),
-           "balance_stride": sp.balance_stride.text(), "pci": sp.pci.text()}
+           "contact": sp.tiles["contact"].text(), "flight": sp.tiles["flight"].text(),
+           "contact_cv": sp.cvs["contact"].text(), "flight_cv": sp.cvs["flight"].text(),
+           "balance_contact": sp.balance_contact.text(), "balance_stride": sp.balance_stride.text(), "pci": sp.pci.text()}
     for name in LAG_NAMES:
         out[name] = sp.lag_values[name].text()
     return out
@@ -55,8 +56,10 @@ def expected(core, *, ended: bool = False) -> dict[str, str]:
     st = core.steps_[-1]
     out = {"score": fmt(r["sync_score"]), "score_last": fmt(st.sync_score), "weak": weak_link_words(r),
            "cadence": fmt(r["cadence_spm"]), "stride": fmt(r["stride_time_s"] * 1000.0),
-           "contact": fmt(r["contact_time_s"] * 1000.0),
-           "balance_contact": balance_words(r["balance"]["contact_time_sa_pct"], "contact time"),
+           "contact": fmt(r["contact_time_s"] * 1000.0), "flight": fmt(r["flight_time_s"] * 1000.0),
+           "contact_cv": f"CV {fmt(r['contact_time_cv_pct'], '.1f', ' %')}",
+           "flight_cv": f"CV {fmt(r['flight_time_cv_pct'], '.1f', ' %')}",
+           "balance_contact": balance_words(r["balance"]["contact_time_sa_pct"], "ground contact"),
            "balance_stride": balance_words(r["balance"]["stride_time_sa_pct"], "stride time"),
            "pci": f"PCI: {fmt(r['pci_pct'], '.1f', ' %')}"}
     for name in LAG_NAMES:
@@ -202,13 +205,81 @@ def test_replay_shows_the_same_numbers_as_the_offline_realtime_analysis(qtbot, s
     w.replay_bar.sigSeek.emit(1e9)
     qtbot.waitUntil(lambda: w.snap is not None and w.snap.state == "finished", timeout=15000)
     qtbot.wait(100)
-    _, core = run_realtime(read_wide_csv(run_csv), config=w.source.config)
+    recording = read_wide_csv(run_csv)
+    _, core = run_realtime(recording, config=w.source.config)
     assert w.snap.n_steps == len(core.steps_)
     assert shown(w) == expected(core, ended=True)
+    assert w.sync.tiles["flight"].text() not in ("", "—")  # the flight time is measured next to ground contact
     assert "finished" in w.windowTitle()
+    # measurement contract v2: every sensor streams angular rate, so every one is analysed with the gyro rules,
+    # and each trace is the signal those rules read: the forward swing rate −ω_z, in deg/s
+    for role in Role:
+        assert w.sensors.cells[role]["rules"].text() == "gyro"
+        assert_trace_is(w, role, recording[role], -recording[role].gyro_dps[:, 2])
+    assert w.traces.trace_name(Role.LEFT_SHIN) == "Left shin, forward swing rate (deg/s)"
+    assert w.traces.trace_name(Role.RIGHT_WRIST) == "Right wrist, forward swing rate (deg/s)"
+    assert w.sensors.clipped.isHidden()  # nothing clipped at 2000 deg/s
     assert not w.replay_bar.playing  # at the end: Play starts over
     w.toggle_play()
     qtbot.waitUntil(lambda: w.snap.state == "running" and w.snap.n_steps < len(core.steps_), timeout=10000)
+    w.close()
+
+
+def assert_trace_is(w: DashboardWindow, role: Role, samples, signal) -> None:
+    """The trace drawn for ``role`` holds exactly ``signal`` (one value per sample of ``samples``, a
+    RoleSamples) at its sample times, gap markers aside."""
+    import numpy as np
+
+    curve = w.traces.curves[role]
+    t, y = np.asarray(curve.xData), np.asarray(curve.yData)
+    ok = np.isfinite(y)
+    assert ok.sum() > 200, role
+    k = np.searchsorted(samples.time_s, t[ok])
+    assert np.array_equal(samples.time_s[k], t[ok]), role
+    assert np.array_equal(np.asarray(signal)[k], y[ok]), role
+
+
+def test_rule_sets_traces_and_clipped_swing_peaks_in_the_dashboard(qtbot, settings, tmp_path):
+    """A replay whose right shin's gyroscope was set too low (its swing peaks clip at 500 deg/s) and whose
+    left wrist has no gyroscope: the sensor panel names each sensor's rules and flags the clipped peaks with
+    their count; the left wrist's trace is its a_y in g, the others the forward swing rate in deg/s."""
+    import dataclasses
+
+    import numpy as np
+
+    from stridesync.io import read_wide_csv, write_wide_csv
+    from stridesync.pipeline import run_realtime
+
+    rec = dict(simulate(SimParams(duration_s=30.0, standing_start_s=1.0, standing_end_s=3.0, swing_lag_ms=30.0),
+                        seed=4).recording)
+    rs = rec[Role.RIGHT_SHIN]
+    rec[Role.RIGHT_SHIN] = dataclasses.replace(rs, gyro_dps=np.clip(rs.gyro_dps, -500.0, 500.0))
+    rec[Role.LEFT_WRIST] = dataclasses.replace(rec[Role.LEFT_WRIST], gyro_dps=None)
+    path = tmp_path / "clipped.csv"
+    write_wide_csv(path, rec)
+    recording = read_wide_csv(path)
+
+    w = DashboardWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_replay(path)
+    w.replay_bar.sigSeek.emit(1e9)  # to the end, at full speed
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.state == "finished", timeout=20000)
+    qtbot.wait(100)
+    _, core = run_realtime(recording, config=w.source.config)
+    n = core.summary()["clipped_swing_peaks"]["right_shin"]
+    assert n > 0 and core.summary()["clipped_swing_peaks"]["left_shin"] == 0
+    assert not w.sensors.clipped.isHidden()
+    assert w.sensors.clipped.text() == (f"⚠ right shin: {n} swing peaks clipped at the gyroscope's range (set it to "
+                                        "2000 deg/s or more); their swing lags are left out")
+    rules = {role: w.sensors.cells[role]["rules"].text() for role in Role}
+    assert rules == {Role.LEFT_SHIN: "gyro", Role.RIGHT_SHIN: "gyro", Role.LEFT_WRIST: "accel",
+                     Role.RIGHT_WRIST: "gyro"}
+    assert w.traces.trace_name(Role.LEFT_WRIST) == "Left wrist, forward acceleration a_y (g)"
+    assert_trace_is(w, Role.LEFT_WRIST, recording[Role.LEFT_WRIST], recording[Role.LEFT_WRIST].acc_g[:, 1])
+    assert w.traces.trace_name(Role.RIGHT_SHIN) == "Right shin, forward swing rate (deg/s)"
+    for role in (Role.RIGHT_SHIN, Role.RIGHT_WRIST):
+        assert_trace_is(w, role, recording[role], -recording[role].gyro_dps[:, 2])
     w.close()
 
 
@@ -261,9 +332,17 @@ def test_fits_a_1280_by_800_screen(qtbot, settings):
     # its bars (a cut sign would lie)
     w.resize(1280, 800)
     for cells in w.sensors.cells.values():
-        for h, text in (("state", "NO DATA 12.3 s"), ("battery", "100 %"), ("rate", "200 Hz"), ("loss", "12.5 %"),
-                        ("clock ±", "10.5 ms"), ("reconn.", "12")):
+        for h, text in (("state", "NO DATA 12.3 s"), ("rules", "accel"), ("battery", "100 %"), ("rate", "200 Hz"),
+                        ("loss", "12.5 %"), ("clock ±", "10.5 ms"), ("reconn.", "12")):
             cells[h].setText(text)
+    w.sensors.clipped.setText("⚠ right shin: 1234 swing peaks clipped at the gyroscope's range (set it to 2000 deg/s "
+                              "or more); their swing lags are left out\n⚠ left shin: 1234 swing peaks clipped at the "
+                              "gyroscope's range (set it to 2000 deg/s or more); their swing lags are left out")
+    w.sensors.clipped.show()
+    for key, text in (("cadence", "188"), ("stride", "1000"), ("contact", "500"), ("flight", "400")):
+        w.sync.tiles[key].setText(text)
+    for lab in w.sync.cvs.values():
+        lab.setText("CV 12.5 %")
     for lab in w.sync.lag_values.values():
         lab.setText("+188 ms +27%")
     qtbot.wait(50)
@@ -271,6 +350,10 @@ def test_fits_a_1280_by_800_screen(qtbot, settings):
     for lab in w.sync.lag_values.values():
         assert lab.fontMetrics().horizontalAdvance(lab.text()) <= lab.width()
         assert lab.geometry().right() < w.sync.bars.geometry().left()
+    # the rhythm tiles' captions ("GROUND CONTACT ms"), numbers and CVs are shown whole
+    for tile in w.sync.tiles.values():
+        for lab in tile.parentWidget().findChildren(type(tile)):
+            assert lab.fontMetrics().horizontalAdvance(lab.text()) <= lab.width(), lab.text()
 
 
 # ---------------------------------------------------------------------------- Qt-free parts

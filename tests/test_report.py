@@ -88,12 +88,13 @@ def test_key_numbers_equal_the_analysers_summary(full, full_html):
     s = full.summary
     found = {k: (float(v), shown) for k, v, shown in
              re.findall(r'data-key="([a-z_]+)" data-value="([^"]+)">([^<]*)<', full_html)}
-    assert set(found) == {"cadence_spm", "stride_time_s", "contact_time_s", "sync_score", "weak_link"}
-    for key in ("cadence_spm", "stride_time_s", "contact_time_s", "sync_score"):
+    assert set(found) == {"cadence_spm", "stride_time_s", "contact_time_s", "flight_time_s", "sync_score", "weak_link"}
+    for key in ("cadence_spm", "stride_time_s", "contact_time_s", "flight_time_s", "sync_score"):
         assert found[key][0] == s[key]  # repr round-trips: exactly the summary's number
     assert found["cadence_spm"][1] == f"{s['cadence_spm']:.0f}"
     assert found["stride_time_s"][1] == f"{s['stride_time_s']:.3f}"
     assert found["contact_time_s"][1] == f"{1000 * s['contact_time_s']:.0f}"
+    assert found["flight_time_s"][1] == f"{1000 * s['flight_time_s']:.0f}"
     assert found["sync_score"][1] == f"{s['sync_score']:.0f}"
     assert html.unescape(found["weak_link"][1]) == s["weak_link"]["text"]
     assert found["weak_link"][0] == s["weak_link"]["mean_dev_ms"]
@@ -115,6 +116,96 @@ def test_lag_and_rhythm_tables_equal_the_summary(full, full_html):
     assert rhythm["phase coordination index (PCI)"] == full.summary["pci_pct"]
     assert rhythm["stride-time variation (CV)"] == full.summary["stride_time_cv_pct"]
     assert rhythm["phase locking, left wrist ~ right shin"] == full.summary["plv"]["left_wrist~right_shin"]
+
+
+def _text(fragment: str) -> str:
+    """What a reader sees: tags dropped, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_v2_rules_ground_contact_flight_and_units(full, full_html):
+    """Measurement contract v2: each sensor's rule set is shown, contact time is the ground contact time and
+    flight time stands next to it, and amplitudes carry their rules' unit (deg/s for a gyroscope swing)."""
+    s = full.summary
+    assert set(s["rule_sets"].values()) == {"gyro"}  # the simulated sensors stream angular rate
+    rules = {r[0][0]: r[5][0] for r in _table_rows(full_html, "sensors-table")}
+    assert rules == {"left shin": "gyro rules", "right shin": "gyro rules", "left wrist": "gyro rules",
+                     "right wrist": "gyro rules"}
+    header = _text(full_html.split('<header class="report" id="header">')[1].split("</header>")[0])
+    assert "Sensors left shin, right shin, left wrist, right wrist (gyro rules)" in header
+    key = _text(_section(full_html, "key-numbers"))
+    assert "Ground contact" in key and "initial contact to toe-off" in key
+    assert "Flight time" in key and f"CV {s['flight_time_cv_pct']:.1f} %" in key
+    rhythm = {r[0][0]: r[1] for r in _table_rows(full_html, "rhythm-table")}
+    assert rhythm["flight time"][1] == s["flight_time_s"]
+    assert rhythm["flight-time variation (CV)"][1] == s["flight_time_cv_pct"]
+    assert rhythm["ground contact time"][1] == s["contact_time_s"]
+    assert rhythm["ground-contact-time variation (CV)"][1] == s["contact_time_cv_pct"]
+    # amplitudes in the unit of the rules that found them: a swing peak is a rate in deg/s, never g
+    balance = _text(_section(full_html, "balance"))
+    coaching = _text(_section(full_html, "coaching"))
+    assert "swing peak rate (deg/s)" in balance and "push-off rate (deg/s)" in balance
+    assert "tibial impact peak (g)" in balance  # the impact stays an acceleration
+    assert not re.search(r"(swing|push|arm)[^.;()]*\(g\)", balance), balance
+    assert "deg/s over deg/s" in coaching and "(g/g)" not in full_html
+    # events are physical instants, not accelerometer features
+    assert "toe-off" in _text(_section(full_html, "lag-distribution"))
+    assert "impact peak to the push feature" not in coaching and "initial contact" in coaching
+    assert "clipped at the gyroscope" not in full_html  # nothing clipped in this run
+
+
+@pytest.fixture(scope="module")
+def clipped(qapp_module, tmp_path_factory):
+    """The right shin's gyroscope set too low (500 deg/s: its swing peaks clip) and a left wrist sensor
+    without a gyroscope (accelerometer rules), analysed by the reference analyser."""
+    import dataclasses
+
+    import numpy as np
+
+    from stridesync.core.reference import analyze
+    from stridesync_ui.report_data import report_data_from_analysis
+
+    rec = dict(sim_cached(seed=5, duration_s=60.0, swing_lag_ms=30.0).recording)
+    rs = rec[Role.RIGHT_SHIN]
+    rec[Role.RIGHT_SHIN] = dataclasses.replace(rs, gyro_dps=np.clip(rs.gyro_dps, -500.0, 500.0))
+    rec[Role.LEFT_WRIST] = dataclasses.replace(rec[Role.LEFT_WRIST], gyro_dps=None)
+    res = analyze(rec)
+    data = report_data_from_analysis(rec, res.events, res.steps, res.summary, athlete="Clipped", date="2026-05-02")
+    path = tmp_path_factory.mktemp("report") / "clipped.html"
+    rpt.render(data, path)
+    return data, path.read_text(encoding="utf-8")
+
+
+def test_clipped_swing_peaks_are_flagged_and_rule_sets_named(clipped):
+    data, text = clipped
+    n = data.summary["clipped_swing_peaks"]["right_shin"]
+    assert n > 0 and data.summary["clipped_swing_peaks"]["left_shin"] == 0
+    sentence = (f"right shin: {n} swing peaks clipped at the gyroscope's range (set it to 2000 deg/s or more); "
+                "their swing lags are left out")
+    assert sentence in _text(_section(text, "coaching"))
+    assert sentence in _text(_section(text, "provenance"))
+    assert "left shin:" not in _text(_section(text, "coaching"))
+    rules = {r[0][0]: r[5][0] for r in _table_rows(text, "sensors-table")}
+    assert rules == {"left shin": "gyro rules", "right shin": f"gyro rules ({n} swing peaks clipped)",
+                     "left wrist": "accelerometer rules", "right wrist": "gyro rules"}
+    # a wrist pair under different rules has amplitudes in different units: not compared, not mixed
+    coaching = _text(_section(text, "coaching"))
+    assert "Not compared: arm forward turnaround, arm back turnaround" in coaching
+    assert "(left accelerometer rules, right gyro rules)" in coaching
+
+
+def test_accelerometer_only_sensors_read_in_g(qapp_module, tmp_path):
+    sim = sim_cached(seed=8, duration_s=40.0, swing_lag_ms=25.0, gyro=False)
+    data = report_data_from_simulation(sim, athlete="No gyro")
+    path = tmp_path / "accel.html"
+    rpt.render(data, path)
+    text = path.read_text(encoding="utf-8")
+    assert set(data.summary["rule_sets"].values()) == {"accel"}
+    assert {r[5][0] for r in _table_rows(text, "sensors-table")} == {"accelerometer rules"}
+    balance = _text(_section(text, "balance"))
+    assert "swing hump, a_y (g)" in balance and "push depth, a_y (g)" in balance
+    assert "deg/s" not in balance
+    assert "clipped at the gyroscope" not in text  # no gyroscope, nothing to clip
 
 
 def test_laps_table_covers_every_step(full, full_html):

@@ -115,8 +115,10 @@ class DashboardWindow(QMainWindow):
         left.setSpacing(4)
         self.traces = TracePanel()
         left.addWidget(self.traces, 1)
-        legend = "   ".join(theme.EVENT_WORDS[k] for k in EventKind)
-        self.legend = label(f"markers: {legend}   ·   last 8 s", "caption")
+        legend = "  ".join(theme.EVENT_WORDS[k] for k in EventKind)
+        self.legend = label(f"{legend}  ·  last 8 s", "caption")
+        self.legend.setToolTip("markers: each event at the instant it stands for (initial contact, toe-off, the "
+                               "shank's peak forward swing rate, the wrist's forward and backward turnarounds)")
         left.addWidget(self.legend)
         self.sensors = SensorPanel()
         self.sensors.sigScan.connect(self.scan_sensors)

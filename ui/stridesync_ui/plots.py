@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from stridesync.model import LAG_NAMES, EventKind, Role
 
 from . import theme
-from .snapshot import TRACE_LABEL, TRACE_VIEW_S, DashSnapshot, lag_limb
+from .snapshot import TRACE_VIEW_S, DashSnapshot, lag_limb
+from .words import ROLE_NAME
 
 pg.setConfigOptions(antialias=False, useOpenGL=False, background=theme.BG, foreground=theme.FG)
 
@@ -27,6 +28,9 @@ ROLE_ORDER = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST
 
 class TracePanel(pg.GraphicsLayoutWidget):
     """Four stacked limb traces over the last ``TRACE_VIEW_S`` seconds, with event markers.
+
+    Each trace is named in words in its top-left corner, with what it shows and its unit (the snapshot's
+    ``trace_labels``: the forward swing rate −ω_z where a gyroscope is worn, an acceleration axis otherwise).
 
     The views stay fixed on −TRACE_VIEW_S … 0 s ("seconds before now") and each frame moves the curves
     and markers instead (``setPos``): no view range changes, so no linked-view updates and no axis
@@ -42,6 +46,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self.plots: dict[Role, pg.PlotItem] = {}
         self.curves: dict[Role, pg.PlotDataItem] = {}
         self.markers: dict[Role, pg.ScatterPlotItem] = {}
+        self.names: dict[Role, pg.TextItem] = {}
         self._marker_style: dict[Role, dict[EventKind, tuple]] = {}
         self._marker_key: dict[Role, tuple] = {}
         self._yrange: dict[Role, tuple[float, float]] = {}
@@ -59,9 +64,20 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 p.getAxis(name).enableAutoSIPrefix(False)
             colour = theme.LIMB_COLOUR[role]
             ax = p.getAxis("left")
-            ax.setWidth(58)
-            ax.setLabel(TRACE_LABEL[role], units=None, color=colour, **{"font-size": "11pt", "font-weight": "bold"})
+            ax.setWidth(44)
             ax.setStyle(maxTickLevel=1, tickLength=-4)
+            # the name sits in the plot's corner, in view pixels: a vertical axis label of this length would
+            # not fit a quarter of the panel's height
+            name = pg.TextItem(ROLE_NAME[role].capitalize(), color=colour, anchor=(0, 0),
+                               fill=pg.mkBrush(255, 255, 255, 215))
+            font = QFont()
+            font.setPointSizeF(10.5)
+            font.setBold(True)
+            name.setFont(font)
+            name.setParentItem(p.vb)
+            name.setPos(2, 0)
+            name.setZValue(20)
+            self.names[role] = name
             p.getAxis("bottom").setStyle(maxTickLevel=1, tickLength=-4)
             if k < len(ROLE_ORDER) - 1:
                 p.hideAxis("bottom")
@@ -80,6 +96,10 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 k: (theme.EVENT_SYMBOL[k], pg.mkBrush(colour if k in (EventKind.PUSH, EventKind.ARM_FWD, EventKind.CONTACT)
                                                       else theme.BG)) for k in kinds}
 
+    def trace_name(self, role: Role) -> str:
+        """The words naming a trace, as shown."""
+        return self.names[role].textItem.toPlainText()
+
     def new_data(self, snap: DashSnapshot) -> None:
         """Hand the newest snapshot's samples and events to the curves (once per snapshot)."""
         if snap.seq == self._seq:
@@ -88,6 +108,12 @@ class TracePanel(pg.GraphicsLayoutWidget):
         by_role: dict[Role, list] = {}
         for e in snap.events:
             by_role.setdefault(e.role, []).append(e)
+        for role, text in snap.trace_labels.items():
+            name = self.names.get(role)
+            if name is not None and name.textItem.toPlainText() != text:
+                name.setText(text)
+                self._yrange.pop(role, None)  # another signal: its own scale, at once
+                self._yr_at = -1e9
         rescale = snap.now_s - self._yr_at > 2.0
         if rescale:
             self._yr_at = snap.now_s
@@ -112,7 +138,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
                 if len(fin) > 10:
                     lo, hi = np.percentile(fin, [0.2, 99.8])
                     pad = 0.12 * max(hi - lo, 0.5)
-                    want = (float(lo - pad), float(hi + pad))
+                    want = (float(lo - pad), float(hi + 2.5 * pad))  # room at the top for the trace's name
                     have = self._yrange.get(role)
                     if have is None or want[0] < have[0] or want[1] > have[1] or (have[1] - have[0]) > 1.6 * (want[1] - want[0]):
                         self._yrange[role] = want

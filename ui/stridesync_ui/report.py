@@ -102,7 +102,7 @@ dl.meta div { display: flex; gap: 6px; }
 dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; font-weight: 600; }
 section { margin-top: 26px; }
 h2 { font-size: 19px; margin: 0 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-.tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; }
+.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: 10px; }
 .tile { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
 .tile .label { font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
 .tile .value { font-size: 34px; font-weight: 700; line-height: 1.15; }

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 #: Keys of one sensor entry in ``provenance["sensors"]``. A missing key or ``None`` reads "not recorded".
-SENSOR_FIELDS = ("role", "serial", "firmware", "rate_hz", "range_g", "loss_pct", "clock_residual_ms", "mounting")
+SENSOR_FIELDS = ("role", "serial", "firmware", "rate_hz", "range_g", "gyro_range_dps", "loss_pct", "clock_residual_ms",
+                 "mounting")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,24 @@ class ReportData:
     def target_model(self) -> str:
         return str(self.summary.get("target_model") or self.provenance.get("target_model") or "together")
 
+    @property
+    def rule_sets(self) -> dict[Role, str]:
+        """The rule set ('gyro' or 'accel', MEASUREMENT.md §2) each analysed sensor's events were found with:
+        the summary's ``rule_sets``; for results without it, the ``source`` of each role's events."""
+        listed = self.summary.get("rule_sets") or {}
+        if listed:
+            return {Role(r): str(v) for r, v in listed.items()}
+        out: dict[Role, str] = {}
+        for e in self.events:
+            out.setdefault(e.role, e.source)
+        return out
+
+    @property
+    def clipped_swing_peaks(self) -> dict[Role, int]:
+        """Per shin, the counted strides whose swing peak reached the gyroscope's full scale (only those > 0)."""
+        got = self.summary.get("clipped_swing_peaks") or {}
+        return {Role(r): int(n) for r, n in got.items() if n}
+
 
 def estimate_loss_pct(time_s: np.ndarray, rate_hz: float) -> float | None:
     """Samples missing from a sensor's stream, in %, estimated from its time stamps.
@@ -99,7 +118,8 @@ def estimate_loss_pct(time_s: np.ndarray, rate_hz: float) -> float | None:
 
 
 def _recording_sensors(recording: Recording, *, range_g: Mapping[Role, float] | None = None,
-                       serial_prefix: str | None = None, firmware: str | None = None) -> list[dict]:
+                       gyro_range_dps: float | None = None, serial_prefix: str | None = None,
+                       firmware: str | None = None) -> list[dict]:
     out = []
     for role in Role:
         s = recording.get(role)
@@ -112,6 +132,7 @@ def _recording_sensors(recording: Recording, *, range_g: Mapping[Role, float] | 
             "firmware": firmware,
             "rate_hz": rate,
             "range_g": (range_g or {}).get(role),
+            "gyro_range_dps": gyro_range_dps if s.gyro_dps is not None else None,
             "loss_pct": estimate_loss_pct(s.time_s, rate),
             "clock_residual_ms": None,
             "mounting": None,
@@ -161,7 +182,8 @@ def report_data_from_simulation(sim, *, config: DetectorConfig | None = None, at
     res = analyze(sim.recording, cfg)
     p = sim.params
     ranges = {r: (p.shin_range_g if r.is_shin else p.wrist_range_g) for r in sim.recording}
-    sensors = _recording_sensors(sim.recording, range_g=ranges, serial_prefix="SIM", firmware="simulated")
+    sensors = _recording_sensors(sim.recording, range_g=ranges, gyro_range_dps=getattr(p, "gyro_range_dps", None),
+                                 serial_prefix="SIM", firmware="simulated")
     if laps is None:
         laps = []
         if lap_s and res.steps:
@@ -222,6 +244,7 @@ def report_data_from_session(session, source: str = "live", on_progress=None) ->
         h = health.get(s.serial, {})
         sensors.append({"role": s.role.value if s.role else None, "serial": s.serial, "firmware": s.firmware,
                         "rate_hz": s.rate_hz, "range_g": getattr(s, "acc_range_g", None),
+                        "gyro_range_dps": getattr(s, "gyro_range_dps", None) or None,
                         "loss_pct": h.get("loss_pct"),
                         "clock_residual_ms": h.get("clock_residual_ms", residual.get(s.serial)),
                         "mounting": list(s.mounting) if getattr(s, "mounting", None) else None})

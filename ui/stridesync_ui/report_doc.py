@@ -20,13 +20,19 @@ from .report_text import (
     NOT_RECORDED,
     TARGET_BAND_PCT,
     KeyNumber,
+    amplitude_units_text,
+    balance_rules,
+    clipped_text,
     coaching_paragraphs,
     duration_words,
     esc,
     key_numbers,
     mmss,
     num,
+    rules_text,
+    swing_push_words,
 )
+from .words import rule_words
 
 #: Width of the content column, CSS px at 96 dpi (A4 is 794 px wide; 48 px margins).
 CONTENT_W = 698
@@ -123,7 +129,7 @@ def _lag_table(data: ReportData) -> Table:
             continue
         rows.append([Cell(words[name]), _cell(d.get("mean_ms"), "+.1f", "ms"), _cell(d.get("median_ms"), "+.1f", "ms"),
                      _cell(d.get("sd_ms"), ".1f", "ms"), Cell(str(n), n), _cell(d.get("target_ms"), "+.0f", "ms")])
-    return Table(["lag (peak − push)", "mean", "median", "SD", "steps", "target"], rows,
+    return Table(["lag (event − toe-off)", "mean", "median", "SD", "steps", "target"], rows,
                  weights=[3.2, 1.2, 1.2, 1, 0.9, 1], numeric={1, 2, 3, 4, 5}, id="lag-table",
                  caption="Session lag statistics, as computed by the analyser (positive = after push-off).")
 
@@ -170,7 +176,16 @@ def _rhythm_table(data: ReportData) -> Table:
     rows = [
         [Cell("stride-time variation (CV)"), _cell(s.get("stride_time_cv_pct"), ".1f", "%"),
          Cell("steady running is usually under 2.5 %")],
-        [Cell("contact-time variation (CV)"), _cell(s.get("contact_time_cv_pct"), ".1f", "%"), Cell("")],
+        [Cell("ground contact time"), _cell(s.get("contact_time_s"), ".0f", "ms", 1000.0),
+         Cell("initial contact to toe-off, mean")],
+        [Cell("ground-contact-time variation (CV)"), _cell(s.get("contact_time_cv_pct"), ".1f", "%"), Cell("")],
+        [Cell("flight time"),
+         _cell(s.get("flight_time_s"), ".0f", "ms", 1000.0) if s.get("flight_time_s") is not None
+         else Cell(f"{NOT_MEASURED} — {both_shins}"),
+         Cell("toe-off to the other foot's initial contact, mean")],
+        [Cell("flight-time variation (CV)"),
+         _cell(s.get("flight_time_cv_pct"), ".1f", "%") if s.get("flight_time_cv_pct") is not None
+         else Cell(f"{NOT_MEASURED} — {both_shins}"), Cell("")],
         [Cell("phase coordination index (PCI)"),
          _cell(s.get("pci_pct"), ".1f", "%") if s.get("pci_pct") is not None else Cell(f"{NOT_MEASURED} — {both_shins}"),
          Cell("0 % = legs exactly half a stride apart; no running norms exist")],
@@ -200,16 +215,34 @@ def _sensor_table(data: ReportData) -> Table:
             return Cell(" ".join(map(str, v)))
         return Cell(str(v))
 
+    def ranges(s) -> Cell:
+        acc, gyro = s.get("range_g"), s.get("gyro_range_dps")
+        if acc in (None, "") and gyro in (None, ""):
+            return Cell(NOT_RECORDED)
+        parts = [num(float(acc), ".0f", "g") if acc not in (None, "") else ""]
+        if gyro not in (None, ""):
+            parts.append(num(float(gyro), ".0f", "deg/s"))
+        return Cell(", ".join(p for p in parts if p), float(acc) if acc not in (None, "") else None)
+
+    rule_sets = data.rule_sets
+    clipped = data.clipped_swing_peaks
     for s in sensors:
         role = s.get("role")
-        rows.append([Cell(SENSOR_NAME.get(Role(role), role) if role else NOT_RECORDED), c(s.get("serial")),
-                     c(s.get("firmware")), c(s.get("rate_hz"), ".0f", "Hz"), c(s.get("range_g"), ".0f", "g"),
+        r = Role(role) if role else None
+        rules = rule_words(rule_sets.get(r)) if r in rule_sets else NOT_RECORDED
+        if clipped.get(r):
+            rules += f" ({clipped[r]} swing peaks clipped)"
+        rows.append([Cell(SENSOR_NAME.get(r, role) if role else NOT_RECORDED), c(s.get("serial")),
+                     c(s.get("firmware")), c(s.get("rate_hz"), ".0f", "Hz"), ranges(s), Cell(rules),
                      c(s.get("loss_pct"), ".2f", "%"), c(s.get("clock_residual_ms"), ".2f", "ms"), c(s.get("mounting"))])
     for r in Role:
         if r.value not in worn:
-            rows.append([Cell(SENSOR_NAME[r]), Cell("not worn"), Cell(""), Cell(""), Cell(""), Cell(""), Cell(""), Cell("")])
-    return Table(["sensor", "serial", "firmware", "rate", "range", "loss", "clock residual", "mounting"], rows,
-                 weights=[1.2, 1.5, 1.1, 0.8, 0.7, 0.8, 1.1, 1.1], numeric={3, 4, 5, 6}, id="sensors-table")
+            rows.append([Cell(SENSOR_NAME[r]), Cell("not worn")] + [Cell("") for _ in range(7)])
+    return Table(["sensor", "serial", "firmware", "rate", "range", "rules", "loss", "clock residual", "mounting"], rows,
+                 weights=[1.0, 1.3, 0.9, 0.65, 1.55, 1.15, 0.65, 0.9, 0.9], numeric={3, 6, 7}, id="sensors-table",
+                 caption="Rules: which rules found each sensor's events (gyroscope rules from the angular rate "
+                         "wherever a gyroscope is worn; accelerometer rules otherwise). Range: the accelerometer's "
+                         "and the gyroscope's full scales; a shin's gyroscope needs 2000 deg/s.")
 
 
 def _settings_table(data: ReportData) -> Table:
@@ -239,17 +272,22 @@ def build_document(data: ReportData) -> Document:
     s = data.summary
     target_words = ("together (every target 0 ms)" if data.target_model == "together" else
                     "baseline (the runner's own first steps)")
+    rule_sets = data.rule_sets
+    groups: dict[str | None, list[str]] = {}  # the sensors grouped by the rules that found their events
+    for r in data.roles_worn:
+        groups.setdefault(rule_sets.get(r), []).append(SENSOR_NAME[r])
+    sensors = "; ".join(", ".join(names) + (f" ({rule_words(k)})" if k else "") for k, names in groups.items())
     meta = [("Date", data.date), ("Duration", duration_words(data.duration_s)),
             ("Steps", str(s.get("n_steps", len(data.steps)))),
-            ("Sensors", ", ".join(SENSOR_NAME[r] for r in data.roles_worn) or "none"),
+            ("Sensors", sensors or "none"),
             ("Target model", target_words)]
     sections = [
         Section("key-numbers", "Key numbers", [KeyNumbers(key_numbers(data))]),
         Section("coaching", "What this session shows", [Paragraphs(coaching_paragraphs(data, fa))]),
         Section("lag-distribution", "Timing of each limb against its target", [
             FigureBlock(figs["lag-distribution"],
-                        f"Each ridge is the distribution of one limb's peak relative to the other leg's push-off, over all "
-                        f"steps; the bar spans the middle 50 % of steps and the dot is the median. The dashed line is the "
+                        f"Each ridge is the distribution of one limb's event (a leg's peak forward swing rate, an arm's "
+                        f"turnaround) relative to the other leg's toe-off, over all steps; the bar spans the middle 50 % of steps and the dot is the median. The dashed line is the "
                         f"target and the grey band ±{TARGET_BAND_PCT:.1f} % of the mean stride around it. Dashed outlines: "
                         f"an arm's back turnaround. The axis shows the central 95 % of all lags; a count at a row's end (‹ n, n ›) "
                         f"gives that limb's steps beyond it, which still count in its bar and dot."),
@@ -266,7 +304,8 @@ def build_document(data: ReportData) -> Document:
             FigureBlock(figs["balance"],
                         "Symmetry angle = (45° − arctan(left/right)) / 90° × 100 %: 0 % is perfect symmetry. In running "
                         "it is usually under 1 % for contact time and step frequency and about 3 % for peak vertical force. "
-                        "Swing-to-push ratio: mean swing peak over mean push depth of each shin.")]),
+                        f"Swing-to-push ratio: {swing_push_words(balance_rules(data, 'swing_amplitude_sa_pct'))}, "
+                        f"means of each shin. {amplitude_units_text(data)}")]),
         Section("laps", "Laps", [_lap_table(data) or Paragraphs(["No laps were marked in this session."])]),
         Section("rhythm", "Rhythm and coordination details", [_rhythm_table(data)]),
         Section("provenance", "Appendix: provenance", [
@@ -277,7 +316,8 @@ def build_document(data: ReportData) -> Document:
                         + ", ".join(f"{esc(k.replace('_', ' '))} {num(v, '+.1f', 'ms')}"
                                     for k, v in (s.get("targets_ms") or {}).items()) + ". "
                         "Loss is the share of samples missing from each sensor's stream; the clock residual is the "
-                        "scatter of the sensor-to-session clock fit (lags between sensors are only as good as it)."]),
+                        "scatter of the sensor-to-session clock fit (lags between sensors are only as good as it).",
+                        rules_text(data)] + ([clipped_text(data)] if clipped_text(data) else [])),
             _sensor_table(data),
             _settings_table(data)], page_break_before=True),
     ]

@@ -131,7 +131,7 @@ def _header(lay: Layout, doc: Document) -> None:
                 kx = fm.horizontalAdvance(k + " ")
                 p.setFont(meta_bold)
                 p.setPen(QColor(INK))
-                p.drawText(QRectF(x0 + dx + kx, yy, 500, 17), int(Qt.AlignLeft | Qt.AlignVCenter), v)
+                p.drawText(QRectF(x0 + dx + kx, yy, CONTENT_W - dx - kx, 17), int(Qt.AlignLeft | Qt.AlignVCenter), v)
             yy += 17
         p.setPen(QPen(QColor(ACCENT), 3))
         p.drawLine(int(x0), int(y0 + height - 3), int(x0 + CONTENT_W), int(y0 + height - 3))
@@ -158,7 +158,7 @@ def _key_numbers(lay: Layout, b: KeyNumbers) -> float:
     tiles = [k for k in b.items if k.key != "weak_link"]
     weak = next((k for k in b.items if k.key == "weak_link"), None)
     tw = (CONTENT_W - GAP * (len(tiles) - 1)) / max(len(tiles), 1)
-    th = 92.0
+    th = 100.0
     wh = 62.0 if weak else 0.0
 
     def paint(p: QPainter, x: float, y: float) -> None:
@@ -178,17 +178,26 @@ def _key_numbers(lay: Layout, b: KeyNumbers) -> float:
                 p.setFont(_font(7.5))
                 p.drawText(QRectF(inner.x(), inner.y() + 46, inner.width(), 30), int(Qt.AlignLeft | Qt.TextWordWrap), k.missing)
                 continue
-            big = _font(24, bold=True)
+            # five tiles side by side: the number and its unit stay whole inside the tile (a long unit first
+            # gets smaller, then the number)
+            unit_pt, pt = 10.0, 24.0
+            while unit_pt > 7.5 and lay.metrics(_font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
+                    lay.metrics(_font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
+                unit_pt -= 0.5
+            while pt > 14 and lay.metrics(_font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
+                    lay.metrics(_font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
+                pt -= 1.0
+            big = _font(pt, bold=True)
             fm = lay.metrics(big)
             p.setPen(QColor(INK))
             p.setFont(big)
-            base = inner.y() + 16 + fm.ascent()
+            base = inner.y() + 16 + lay.metrics(_font(24, bold=True)).ascent()
             p.drawText(inner.x(), base, k.shown)
             p.setPen(QColor(MUTED))
-            p.setFont(_font(10))
+            p.setFont(_font(unit_pt))
             p.drawText(inner.x() + fm.horizontalAdvance(k.shown) + 5, base, k.unit)
             p.setFont(_font(7.5))
-            p.drawText(QRectF(inner.x(), inner.y() + 56, inner.width(), 24), int(Qt.AlignLeft | Qt.TextWordWrap), k.detail)
+            p.drawText(QRectF(inner.x(), inner.y() + 56, inner.width(), 34), int(Qt.AlignLeft | Qt.TextWordWrap), k.detail)
         if weak is not None:
             r = QRectF(x, y + th + GAP, CONTENT_W, wh)
             p.setPen(QPen(QColor(LINE), 1))

@@ -24,7 +24,8 @@ from stridesync.model import Role
 
 from .report_data import ReportData
 from .report_stats import LIMB_NAME, LIMBS, Phase, Series, Trends, all_series, missing_reason, series_data
-from .report_text import BALANCE_LABELS, NOT_MEASURED, SA_BAND_PCT, TARGET_BAND_PCT, balance_needs
+from .report_text import (NOT_MEASURED, SA_BAND_PCT, TARGET_BAND_PCT, balance_labels, balance_needs, balance_rules,
+                          balance_value)
 
 LIMB_COLOUR = {Role.LEFT_SHIN: "#0072B2", Role.RIGHT_SHIN: "#D55E00",
                Role.LEFT_WRIST: "#56B4E9", Role.RIGHT_WRIST: "#E69F00"}
@@ -167,9 +168,9 @@ def _mean_stride_ms(data: ReportData) -> float:
 # ------------------------------------------------------------------------ lag distributions
 def lag_distribution_figure(data: ReportData, width_px: int = 700, height_px: int = 330) -> Figure:
     """Ridges: one histogram per limb series, with its median, middle 50 % and target band."""
-    fig = Figure(width_px, height_px, "Lag of each limb's peak from push-off")
-    p = fig.add_plot(0, 0, title="Each limb's peak vs push-off: look for ridges inside the grey band",
-                     x_label="lag from the other leg's push-off (ms)   ← early · late →")
+    fig = Figure(width_px, height_px, "Lag of each limb's event from toe-off")
+    p = fig.add_plot(0, 0, title="Each limb's event vs toe-off: look for ridges inside the grey band",
+                     x_label="lag from the other leg's toe-off (ms)   ← early · late →")
     targets = dict(data.summary.get("targets_ms") or {})
     sd = series_data(data.steps, targets)
     stride_ms = _mean_stride_ms(data)
@@ -211,7 +212,7 @@ def lag_distribution_figure(data: ReportData, width_px: int = 700, height_px: in
             _note(p, hi, y + 0.25, f"{above} ›", anchor=(1.0, 0.5), pt=6.5, italic=False)
     p.getAxis("left").setTicks([ticks, []])
     p.getAxis("left").setStyle(tickFont=_font(8))
-    p.getAxis("left").setWidth(150)
+    p.getAxis("left").setWidth(142)  # "Right arm forward turn" whole: a label wider than its axis is not drawn
     p.showGrid(x=True, y=False, alpha=0.12)
     p.setXRange(lo, hi, padding=0)
     p.setYRange(-0.15, len(rows) - 0.05, padding=0)
@@ -399,18 +400,20 @@ def balance_figure(data: ReportData, width_px: int = 700, height_px: int = 250) 
     worn = data.roles_worn
     p = fig.add_plot(0, 0, title=f"Symmetry angle: look for bars beyond the ±{SA_BAND_PCT:.0f} % band",
                      x_label="symmetry angle (%)   ← left larger · right larger →")
-    keys = list(BALANCE_LABELS)
-    vals = [b.get(k) for k in keys]
+    labels = balance_labels(data)
+    keys = list(labels)
+    shown = {k: balance_value(data, k) for k in keys}
+    vals = [shown[k][0] for k in keys]
     finite = [abs(v) for v in vals if v is not None]
-    lim = max(10.0, (max(finite) + 2.0) if finite else 0.0)
+    lim = max(10.0, (1.25 * max(finite) + 2.0) if finite else 0.0)  # room for the value beside the longest bar
     _band(p, -SA_BAND_PCT, SA_BAND_PCT, -0.6, len(keys) - 0.4)
     p.addItem(pg.InfiniteLine(pos=0, angle=90, pen=_pen(INK, 1.0)))
     ticks = []
     for i, (k, v) in enumerate(zip(keys, vals)):
         y = len(keys) - 1 - i
-        ticks.append((y, BALANCE_LABELS[k]))
+        ticks.append((y, labels[k]))
         if v is None:
-            _note(p, 0, y, f"{NOT_MEASURED} — {missing_reason(balance_needs(k), worn)}", pt=7.5)
+            _note(p, 0, y, shown[k][1] or f"{NOT_MEASURED} — {missing_reason(balance_needs(k), worn)}", pt=7.5)
             continue
         arm = k.startswith("arm_")
         side = Role.RIGHT_WRIST if arm and v > 0 else Role.LEFT_WRIST if arm else Role.RIGHT_SHIN if v > 0 else Role.LEFT_SHIN
@@ -425,12 +428,14 @@ def balance_figure(data: ReportData, width_px: int = 700, height_px: int = 250) 
     p.setXRange(-lim, lim, padding=0.02)
     p.setYRange(-0.6, len(keys) - 0.4, padding=0)
 
-    q = fig.add_plot(0, 1, title="Swing / push", y_label="swing peak / push depth (g/g)")
+    rules = balance_rules(data, "swing_amplitude_sa_pct")
+    ratio_label = {"gyro": "swing peak rate / push-off rate", "accel": "swing hump / push depth (g/g)"}.get(rules, "swing / push")
+    q = fig.add_plot(0, 1, title="Swing / push", y_label=ratio_label)
     fig.layout.layout.setColumnStretchFactor(0, 4)
     fig.layout.layout.setColumnStretchFactor(1, 1)
     top = 0.0
     for i, side in enumerate(("left", "right")):
-        v = b.get(f"{side}_swing_push_ratio")
+        v = b.get(f"{side}_swing_push_ratio") if rules is not None else None
         role = Role.LEFT_SHIN if side == "left" else Role.RIGHT_SHIN
         if v is None:
             _note(q, i, 0.2, NOT_MEASURED, pt=7, anchor=(0.5, 1.0))

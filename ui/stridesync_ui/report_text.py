@@ -12,12 +12,14 @@ import html
 import math
 from dataclasses import dataclass
 
-from stridesync.model import Role, Side
+from stridesync.model import EventKind, Role, Side
 
 from .report_data import ReportData
 from .report_stats import LIMB_NAME, Fatigue, missing_reason
+from .words import ROLE_NAME, amplitude_label, clipped_sentences, pair_rules, rule_words
 
 NOT_MEASURED = "not measured"
+NBSP_PCT = "\u00a0%"  # a percent sign that stays with its number when a line wraps
 NOT_RECORDED = "not recorded"
 #: A symmetry angle beyond this (|SA| in %) is called out in the text and shaded in the balance plot.
 SA_BAND_PCT = 5.0
@@ -89,11 +91,16 @@ def key_numbers(data: ReportData) -> list[KeyNumber]:
 
     cv = s.get("stride_time_cv_pct")
     ccv = s.get("contact_time_cv_pct")
+    fcv = s.get("flight_time_cv_pct")
     lag_why = ("needs a shin and at least one other sensor" if len(worn) < 2 else "no step had a paired limb peak")
+    both_shins = missing_reason(shins, worn, "no step was followed by the other foot's contact")
     out = [
         kn("cadence_spm", "Cadence", ".0f", "steps/min", f"{s.get('n_steps', 0)} steps"),
         kn("stride_time_s", "Stride time", ".3f", "s", f"variation (CV) {num(cv, '.1f', '%')}"),
-        kn("contact_time_s", "Contact time", ".0f", "ms", f"contact to push; CV {num(ccv, '.1f', '%')}", 1000.0),
+        kn("contact_time_s", "Ground contact", ".0f", "ms",
+           f"initial contact to toe-off; CV\u00a0{num(ccv, '.1f', NBSP_PCT)}", 1000.0),
+        kn("flight_time_s", "Flight time", ".0f", "ms", f"toe-off to the other foot's contact; CV\u00a0{num(fcv, '.1f', NBSP_PCT)}",
+           1000.0, why=both_shins),
         kn("sync_score", "Sync score", ".0f", "/ 100", f"target model: {data.target_model}", why=lag_why),
     ]
     wl = s.get("weak_link")
@@ -178,15 +185,10 @@ def weak_link_text(data: ReportData) -> str:
     return " ".join(parts)
 
 
-BALANCE_LABELS = {
-    "contact_amplitude_sa_pct": "impact (contact peak)",
-    "push_amplitude_sa_pct": "push depth",
-    "swing_amplitude_sa_pct": "swing peak",
-    "arm_fwd_amplitude_sa_pct": "arm forward turnaround",
-    "arm_back_amplitude_sa_pct": "arm back turnaround",
-    "stride_time_sa_pct": "stride time",
-    "contact_time_sa_pct": "contact time",
-}
+#: the balance entries shown, in order; each event amplitude's label depends on the rules (see balance_labels)
+BALANCE_KEYS = ("contact_amplitude_sa_pct", "push_amplitude_sa_pct", "swing_amplitude_sa_pct",
+                "arm_fwd_amplitude_sa_pct", "arm_back_amplitude_sa_pct", "stride_time_sa_pct", "contact_time_sa_pct")
+_AMPLITUDE_KIND = {f"{k.value}_amplitude_sa_pct": k for k in EventKind}
 
 
 def balance_needs(key: str) -> tuple[Role, ...]:
@@ -197,13 +199,40 @@ def balance_needs(key: str) -> tuple[Role, ...]:
     return (Role.LEFT_SHIN, Role.RIGHT_SHIN)
 
 
+def balance_rules(data: ReportData, key: str) -> str | None:
+    """The rule set behind a left/right amplitude pair, or None when the two sides used different rules."""
+    return pair_rules(data.rule_sets, balance_needs(key))
+
+
+def balance_labels(data: ReportData) -> dict[str, str]:
+    """Each balance entry's label: an event amplitude names what it is and its unit under the rules that
+    found it ("swing peak rate (deg/s)" under the gyroscope rules, never g)."""
+    out = {}
+    for key in BALANCE_KEYS:
+        kind = _AMPLITUDE_KIND.get(key)
+        out[key] = (amplitude_label(kind, balance_rules(data, key)) if kind is not None else
+                    "stride time" if key == "stride_time_sa_pct" else "ground contact time")
+    return out
+
+
+def balance_value(data: ReportData, key: str) -> tuple[float | None, str]:
+    """A balance entry and, when it is not shown, why: amplitudes of two sensors analysed with different
+    rules are in different units and are not compared."""
+    v = (data.summary.get("balance") or {}).get(key)
+    if key in _AMPLITUDE_KIND and all(r in data.rule_sets for r in balance_needs(key)) and balance_rules(data, key) is None:
+        a, b = balance_needs(key)
+        return None, (f"not comparable: {LIMB_NAME[a].split()[0]} {rule_words(data.rule_sets[a])}, "
+                      f"{LIMB_NAME[b].split()[0]} {rule_words(data.rule_sets[b])}")
+    return v, ""
+
+
 def balance_text(data: ReportData) -> str:
     b = data.summary.get("balance") or {}
-    out_of_band, measured, missing = [], 0, []
-    for key, label in BALANCE_LABELS.items():
-        v = b.get(key)
+    out_of_band, measured, missing, apart = [], 0, [], []
+    for key, label in balance_labels(data).items():
+        v, why = balance_value(data, key)
         if v is None:
-            missing.append(label)
+            (apart if why else missing).append((label, why) if why else label)
             continue
         measured += 1
         if abs(v) > SA_BAND_PCT:
@@ -218,14 +247,63 @@ def balance_text(data: ReportData) -> str:
         txt = (f"<b>Balance:</b> left and right are within ±{SA_BAND_PCT:.0f}&nbsp;% on every measured quantity "
                "(symmetry angle; 0&nbsp;% is perfect symmetry).")
     ls, rs = b.get("left_swing_push_ratio"), b.get("right_swing_push_ratio")
-    if ls is not None and rs is not None:
+    if ls is not None and rs is not None and balance_rules(data, "swing_amplitude_sa_pct") is not None:
         diff = 100.0 * (ls - rs) / ((ls + rs) / 2)
-        txt += (f" Swing-to-push ratio: left {ls:.2f}, right {rs:.2f}"
+        txt += (f" Swing-to-push ratio ({esc(swing_push_words(balance_rules(data, 'swing_amplitude_sa_pct')))}): "
+                f"left {ls:.2f}, right {rs:.2f}"
                 + (f" — the {'left' if diff > 0 else 'right'} leg swings relatively harder for its push." if abs(diff) > 10 else
                    " — similar on both sides."))
     if missing:
         txt += f" Not measured: {', '.join(missing)} ({esc(missing_reason(_missing_needs(missing), data.roles_worn))})."
+    if apart:
+        txt += (f" Not compared: {', '.join(label for label, _ in apart)}; the two sides' amplitudes are in different "
+                f"units ({esc('; '.join(dict.fromkeys(why.removeprefix('not comparable: ') for _, why in apart)))}).")
     return txt
+
+
+def swing_push_words(rules: str | None) -> str:
+    """What the swing-to-push ratio divides, in the rules' units."""
+    if rules == "gyro":
+        return "swing peak rate over push-off rate, deg/s over deg/s"
+    if rules == "accel":
+        return "swing a_y hump over push depth, g over g"
+    return "swing over push"
+
+
+def amplitude_units_text(data: ReportData) -> str:
+    """Which unit the balance amplitudes are in, from the rules that found them."""
+    used = set(data.rule_sets.values())
+    parts = []
+    if "gyro" in used:
+        parts.append("the gyroscope rules give the impact in g and the shank's swing and push-off and the arms' "
+                     "swings as rotation rates in deg/s")
+    if "accel" in used:
+        parts.append("the accelerometer rules give every amplitude in g")
+    return ("Each amplitude is in its rules' unit: " + "; ".join(parts) + ".") if parts else ""
+
+
+def clipped_text(data: ReportData) -> str:
+    """The warning for swing peaks clipped at the gyroscope's full scale, or '' when there were none."""
+    lines = clipped_sentences({r.value: n for r, n in data.clipped_swing_peaks.items()})
+    if not lines:
+        return ""
+    return ("<b>Gyroscope range too small:</b> " + "; ".join(esc(x) for x in lines) + ". A clipped peak's instant "
+            "is unknown, so it is flagged and not trusted: those steps have no swing lag, the leg's swing peak rate "
+            "averages its unclipped strides only, and its other figures stand.")
+
+
+def rules_text(data: ReportData) -> str:
+    """Which rules found each sensor's events, in one sentence."""
+    rs = data.rule_sets
+    if not rs:
+        return f"<b>Rules:</b> {NOT_RECORDED}."
+    groups: dict[str, list[str]] = {}
+    for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST):
+        if r in rs:
+            groups.setdefault(rs[r], []).append(ROLE_NAME[r])
+    return ("<b>Rules:</b> " + "; ".join(f"{esc(rule_words(k))} for the {', '.join(v)}" for k, v in groups.items())
+            + ". The gyroscope rules find each event from the sensor's angular rate; the accelerometer rules, used "
+            "where no gyroscope is worn, from its acceleration.")
 
 
 def _missing_needs(labels: list[str]) -> tuple[Role, ...]:
@@ -275,9 +353,14 @@ def caveat_text() -> str:
             "hypothesis, not established science: research supports tight arm–leg coupling (each arm swings with "
             "the opposite leg) but not simultaneity, and there are no published norms for the sync score. Compare "
             "this runner with their own sessions, recorded with the sensors worn the same way (moving a sensor "
-            "by 5&nbsp;cm shifts its timing by up to 10&nbsp;ms). Contact time runs from the impact peak to the push "
-            "feature of the shin's acceleration, not from force-plate contact to toe-off.")
+            "by 5&nbsp;cm shifts its timing by up to 10&nbsp;ms). Each event is the physical instant the shin or "
+            "wrist sensor estimates: initial contact, toe-off, the shank's peak forward angular velocity in swing, "
+            "the wrist's forward and backward turnarounds. Ground contact time runs from initial contact to toe-off "
+            "and flight time from toe-off to the other foot's initial contact, as estimated from the sensors, not "
+            "from a force plate; docs/measurement.md gives each rule's measured accuracy.")
 
 
 def coaching_paragraphs(data: ReportData, f: Fatigue | None) -> list[str]:
-    return [weak_link_text(data), balance_text(data), fatigue_text(data, f), model_text(data), caveat_text()]
+    clipped = clipped_text(data)
+    return ([clipped] if clipped else []) + [weak_link_text(data), balance_text(data), fatigue_text(data, f),
+                                             model_text(data), caveat_text()]

@@ -5,6 +5,10 @@ read-only arrays) and hands it to the GUI, which only renders the newest one. No
 the builder and the coach's words are testable on their own.
 
 Units are in the names: seconds (``_s``), milliseconds (``_ms``), percent (``_pct``), g (``_g``).
+
+Each role's trace is the signal its rule set reads (MEASUREMENT.md §1–§2): the sagittal angular rate −ω_z
+(deg/s, positive while the shank or the hand swings forward) where a gyroscope is worn, else the
+acceleration axis of the accelerometer rules (a_x on a shin, a_y on a wrist, g).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
+
+from .words import ROLE_NAME, trace_label
 
 #: the rolling trace window kept per role, s (the view shows the last TRACE_VIEW_S of it)
 TRACE_KEEP_S = 10.0
@@ -32,12 +38,11 @@ GAP_BREAK_S = 0.1
 #: the score trend holds this many steps
 TREND_STEPS = 200
 
-#: the one acceleration axis drawn per role: the axis its events are read from (docs/measurement.md §3)
+#: under the accelerometer rules, the acceleration axis drawn per role: the axis its events are read from
 TRACE_AXIS = {Role.LEFT_SHIN: 0, Role.RIGHT_SHIN: 0, Role.LEFT_WRIST: 1, Role.RIGHT_WRIST: 1}
-TRACE_LABEL = {Role.LEFT_SHIN: "L shin a_x", Role.RIGHT_SHIN: "R shin a_x",
-               Role.LEFT_WRIST: "L wrist a_y", Role.RIGHT_WRIST: "R wrist a_y"}
-ROLE_WORDS = {Role.LEFT_SHIN: "left shin", Role.RIGHT_SHIN: "right shin",
-              Role.LEFT_WRIST: "left wrist", Role.RIGHT_WRIST: "right wrist"}
+#: under the gyroscope rules, the body-frame axis whose negated rate is drawn: −ω_z, the sagittal rate
+GYRO_TRACE_AXIS = 2
+ROLE_WORDS = ROLE_NAME
 LAG_WORDS = {"swing_lag": "other leg's swing", "ipsi_arm_lag": "stance-side arm", "contra_arm_lag": "other arm"}
 #: link states that mean the sensor is gone (the link layer is working on it)
 DOWN_STATES = {"stalled": "STALLED — restarting its stream", "lost": "LOST — reconnecting",
@@ -95,6 +100,12 @@ class DashSnapshot:
     message: str = ""                      # an error or status line in words
     #: whole-session statistics (core.summary(), what the report shows) once the session has ended; else None
     session_summary: Mapping[str, Any] | None = None
+    #: the rule set of each role the core analyses: 'gyro' or 'accel' (MEASUREMENT.md §2)
+    rule_sets: Mapping[Role, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: what each role's trace shows, in words with its unit ("Left shin, forward swing rate (deg/s)")
+    trace_labels: Mapping[Role, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: counted strides per shin whose swing peak reached the gyroscope's full scale (their swing is not reported)
+    clipped_swing_peaks: Mapping[Role, int] = field(default_factory=lambda: MappingProxyType({}))
     position_s: float | None = None        # replay: where playback is
     duration_s: float | None = None        # replay: session length
     speed: float = 1.0
@@ -201,6 +212,8 @@ class SnapshotBuilder:
     def __init__(self, mode: str = "live"):
         self.mode = mode
         self.rings: dict[Role, SampleRing] = {}
+        self.rule_sets: Mapping[Role, str] = MappingProxyType({})
+        self.trace_labels: Mapping[Role, str] = MappingProxyType({})
         self.watch = SensorWatch()
         self.core = None
         self.seq = 0
@@ -222,17 +235,26 @@ class SnapshotBuilder:
             return
         self.core = core
         self.rings = {r: SampleRing(sample_rate_hz=s.fs) for r, s in core.streams.items()}
+        self.rule_sets = MappingProxyType({Role(r): str(getattr(rs, "value", rs)) for r, rs in core.rule_sets.items()})
+        self.trace_labels = MappingProxyType({r: trace_label(r, rs) for r, rs in self.rule_sets.items()})
         original = core.push_many
 
         def push_many(blocks, _orig=original):
-            for role, t, acc, *_ in blocks:
-                ring = self.rings.get(Role(role))
+            for role, t, acc, *gyro in blocks:
+                role = Role(role)
+                ring = self.rings.get(role)
                 if ring is not None and len(t):
-                    a = np.asarray(acc, dtype=float).reshape(len(t), 3)
-                    ring.extend(np.asarray(t, dtype=float), a[:, TRACE_AXIS[Role(role)]])
+                    ring.extend(np.asarray(t, dtype=float), self.trace_values(role, len(t), acc, gyro[0] if gyro else None))
             return _orig(blocks)
 
         core.push_many = push_many
+
+    def trace_values(self, role: Role, n: int, acc_g, gyro_dps) -> np.ndarray:
+        """The traced signal of one block: −ω_z (deg/s) under the gyroscope rules, else the rules' acceleration
+        axis (g). A gyroscope-rule block always carries its rates (the core refuses one without)."""
+        if self.rule_sets.get(role) == "gyro" and gyro_dps is not None:
+            return -np.asarray(gyro_dps, dtype=float).reshape(n, 3)[:, GYRO_TRACE_AXIS]
+        return np.asarray(acc_g, dtype=float).reshape(n, 3)[:, TRACE_AXIS[role]]
 
     def _statistics(self, core) -> tuple:
         key = (len(core.steps_), len(core.events_))
@@ -281,7 +303,19 @@ class SnapshotBuilder:
             rolling=rolling, targets_ms=MappingProxyType(dict(core.targets_ms or {})),
             target_model=core.config.target_model, score_trend=trend, recent_steps=tuple(steps[-20:]),
             sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message,
-            session_summary=self._session_summary(core) if ended else None, **extra)
+            session_summary=self._session_summary(core) if ended else None, rule_sets=self.rule_sets,
+            trace_labels=self.trace_labels, clipped_swing_peaks=MappingProxyType(clipped_swing_peaks(core)), **extra)
+
+
+def clipped_swing_peaks(core) -> dict[Role, int]:
+    """Per shin under the gyroscope rules, the counted strides whose swing peak was clipped so far.
+
+    ``core.summary()["clipped_swing_peaks"]`` holds the same counts, but it summarises the whole session on
+    every call, too costly for each snapshot of an hour's run; so this reads the counters it is made from
+    (``ShinStrides.clipped`` of the core's stride counters), O(1). A core without them reports none.
+    """
+    counters = getattr(core, "_strides", None) or {}
+    return {Role(r): int(getattr(c, "clipped", 0)) for r, c in counters.items() if getattr(c, "clipped", 0)}
 
 
 # ---------------------------------------------------------------------------- coach's words

@@ -22,8 +22,9 @@ BAND = "#d7f0d7"   # the target band behind the lag bars
 LIMB_COLOUR = {Role.LEFT_SHIN: "#0054a6", Role.RIGHT_SHIN: "#d55e00", Role.LEFT_WRIST: "#007a5a", Role.RIGHT_WRIST: "#a0307a"}
 EVENT_SYMBOL = {EventKind.CONTACT: "t", EventKind.PUSH: "o", EventKind.SWING: "s",
                 EventKind.ARM_FWD: "o", EventKind.ARM_BACK: "s"}
-EVENT_WORDS = {EventKind.CONTACT: "▼ contact", EventKind.PUSH: "● push", EventKind.SWING: "■ swing",
-               EventKind.ARM_FWD: "● arm fwd", EventKind.ARM_BACK: "■ arm back"}
+#: the markers' legend: each event by its physical instant (MEASUREMENT.md §2)
+EVENT_WORDS = {EventKind.CONTACT: "▼ initial contact", EventKind.PUSH: "● toe-off", EventKind.SWING: "■ peak swing",
+               EventKind.ARM_FWD: "● arm fwd turn", EventKind.ARM_BACK: "■ arm back turn"}
 
 BIG_PT = 30      # the headline numbers
 MID_PT = 17

@@ -17,6 +17,7 @@ from stridesync.model import LAG_NAMES, Role
 from . import theme
 from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
 from .snapshot import LAG_WORDS, ROLE_WORDS, DashSnapshot, balance_words, fmt, lag_limb, signed_ms, weak_link_words
+from .words import RULE_DETAIL, clipped_sentences, rule_words
 
 
 def set_text(label: QLabel, text: str) -> None:
@@ -44,10 +45,11 @@ LEVEL_COLOUR = {"ok": theme.OK, "warn": theme.WARN, "bad": theme.BAD, "idle": th
 
 
 class SensorPanel(QFrame):
-    """Per sensor: state in words, battery, rate, loss, clock residual, reconnects."""
+    """Per sensor: state in words, the rules its events are found with, battery, rate, loss, clock residual,
+    reconnects; below, a warning per shin whose swing peaks clip at the gyroscope's range."""
 
     NUMBERS_EVERY_S = 0.5  # rate, loss, clock: readable, not flickering
-    COLUMNS = ("sensor", "state", "battery", "rate", "loss", "clock ±", "reconn.")
+    COLUMNS = ("sensor", "state", "rules", "battery", "rate", "loss", "clock ±", "reconn.")
 
     sigScan = Signal()
     sigIdentify = Signal(object)  # Role: blink that sensor's LED
@@ -59,7 +61,7 @@ class SensorPanel(QFrame):
         self.setObjectName("panel")
         g = QGridLayout(self)
         g.setContentsMargins(8, 4, 8, 4)
-        g.setHorizontalSpacing(10)
+        g.setHorizontalSpacing(7)
         g.setVerticalSpacing(2)
         for c, h in enumerate(self.COLUMNS):
             g.addWidget(label(h, "caption"), 0, c)
@@ -78,8 +80,11 @@ class SensorPanel(QFrame):
                     w.setText(ROLE_WORDS[role])
                     w.setStyleSheet(f"color: {theme.LIMB_COLOUR[role]}; font-weight: 800;")
                 elif c == 1:
-                    w.setMinimumWidth(215)
+                    w.setMinimumWidth(195)  # "LOST — reconnecting" without the row jumping; leaves room for "rules"
                     w.setStyleSheet("font-weight: 800;")
+                elif h == "rules":
+                    w.setToolTip("the rules that find this sensor's events:\n" + "\n".join(
+                        f"{rule_words(k, short=True)} = {rule_words(k)}: {v}" for k, v in RULE_DETAIL.items()))
                 g.addWidget(w, r, c)
                 cells[h] = w
             self.cells[role] = cells
@@ -95,6 +100,12 @@ class SensorPanel(QFrame):
                 w.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
                 w.customContextMenuRequested.connect(lambda pos, w=w, role=role: self.row_menu(role).exec(w.mapToGlobal(pos)))
         g.setColumnStretch(1, 1)
+        # a clipped swing peak is flagged, not trusted (MEASUREMENT.md §2): its instant is unknown
+        self.clipped = label("", None)
+        self.clipped.setWordWrap(True)
+        self.clipped.setStyleSheet(f"color: {theme.WARN}; font-weight: 700;")
+        self.clipped.hide()
+        g.addWidget(self.clipped, len(ROLE_ORDER) + 1, 0, 1, len(self.COLUMNS) + 1)
         self._states: dict[Role, str | None] = {}  # each row's link state in the newest live snapshot
         self._levels: dict[Role, str] = {}
         self._seq = -1
@@ -125,8 +136,13 @@ class SensorPanel(QFrame):
         if numbers:
             self._numbers_at = now
         rows = {r.role: r for r in snap.sensors}
+        warning = "\n".join(f"⚠ {s}" for s in clipped_sentences(snap.clipped_swing_peaks))
+        set_text(self.clipped, warning)
+        if self.clipped.isHidden() == bool(warning):
+            self.clipped.setVisible(bool(warning))
         for role, cells in self.cells.items():
             row = rows.get(role)
+            set_text(cells["rules"], rule_words(snap.rule_sets.get(role), short=True))
             # a sensor can blink when it is connected in a live session
             self._states[role] = row.state if snap.mode == "live" and row is not None and snap.state != "stopped" else None
             can = snap.mode == "live" and row is not None and row.state in ("streaming", "stalled")
@@ -134,7 +150,8 @@ class SensorPanel(QFrame):
                 self.identify[role].setEnabled(can)
             if row is None:
                 for h in self.COLUMNS[1:]:
-                    set_text(cells[h], "—" if snap.mode == "live" else "")
+                    if h != "rules":
+                        set_text(cells[h], "—" if snap.mode == "live" else "")
                 if snap.mode == "replay":
                     set_text(cells["state"], "recorded")
                 continue
@@ -192,7 +209,8 @@ class SyncPanel(QWidget):
         lg.setVerticalSpacing(0)
         lg.setHorizontalSpacing(8)  # the value never touches its bar (the minimum widths below fit 1280 px)
         self.step_caption = label("LAST STEP · lag vs push · band ±5 %", "caption")
-        self.step_caption.setToolTip("each limb's peak after the stance leg's push, ms and % of stride; "
+        self.step_caption.setToolTip("each limb's event after the stance leg's push (toe-off), ms and % of stride: "
+                                     "the other leg's peak forward swing rate, the arms' turnarounds; "
                                      "green band: the target model's target ±5 % of stride")
         lg.addWidget(self.step_caption, 0, 0, 1, 3)  # over the bars too: it never gets cut off
         self.lag_names: dict[str, QLabel] = {}
@@ -215,18 +233,31 @@ class SyncPanel(QWidget):
         lg.setColumnStretch(2, 1)
         v.addWidget(lags)
 
+        # rhythm: cadence, stride, and the two phases of a running step (MEASUREMENT.md §4): ground contact
+        # (initial contact to toe-off) and flight (toe-off to the other foot's initial contact), with their CV
         row = QHBoxLayout()
-        row.setSpacing(6)
+        row.setSpacing(4)
         self.tiles: dict[str, QLabel] = {}
-        for key, caption, unit in (("cadence", "CADENCE", "steps/min"), ("stride", "STRIDE", "ms"),
-                                   ("contact", "CONTACT", "ms")):
+        self.cvs: dict[str, QLabel] = {}
+        for key, caption, tip in (
+                ("cadence", "CADENCE", "steps per minute"),
+                ("stride", "STRIDE ms", "stride time: one foot's initial contact to its next"),
+                ("contact", "GROUND CONTACT ms", "ground contact time: initial contact to toe-off"),
+                ("flight", "FLIGHT ms", "flight time: toe-off to the other foot's initial contact")):
             t = panel()
+            t.setToolTip(tip)
             tv = QVBoxLayout(t)
-            tv.setContentsMargins(8, 2, 8, 2)
+            tv.setContentsMargins(4, 2, 4, 2)
             tv.setSpacing(0)
-            tv.addWidget(label(f"{caption} ({unit})", "caption"))
+            tv.addWidget(label(caption, "caption"))
             self.tiles[key] = label("—", "big")
+            self.tiles[key].setStyleSheet(f"font-size: {theme.BIG_PT - 6}pt;")  # four side by side, and a CV line
             tv.addWidget(self.tiles[key])
+            if key == "cadence":
+                tv.addWidget(label("steps/min", "caption"))
+            else:
+                self.cvs[key] = label("CV —", "caption")
+                tv.addWidget(self.cvs[key])
             row.addWidget(t, 1)
         v.addLayout(row)
 
@@ -235,7 +266,7 @@ class SyncPanel(QWidget):
         bv = QVBoxLayout(bal)
         bv.setContentsMargins(8, 4, 8, 4)
         bv.addWidget(label("LEFT / RIGHT BALANCE", "caption"))
-        self.balance_contact = label("contact time: —")
+        self.balance_contact = label("ground contact: —")
         self.balance_stride = label("stride time: —")
         self.pci = label("PCI: —")
         self.pci.setToolTip("Phase Coordination Index: 0 = the legs alternate perfectly")
@@ -281,11 +312,12 @@ class SyncPanel(QWidget):
         stance = f" · {step.stance_side.value} stance" if step else ""
         set_text(self.step_caption, f"LAST STEP{stance} · lag vs push · band ±5 %")
         set_text(self.tiles["cadence"], fmt(r.get("cadence_spm")))
-        st, ct = r.get("stride_time_s"), r.get("contact_time_s")
-        set_text(self.tiles["stride"], fmt(None if st is None else st * 1000.0))
-        set_text(self.tiles["contact"], fmt(None if ct is None else ct * 1000.0))
+        for key, what in (("stride", "stride_time"), ("contact", "contact_time"), ("flight", "flight_time")):
+            v = r.get(f"{what}_s")
+            set_text(self.tiles[key], fmt(None if v is None else v * 1000.0))
+            set_text(self.cvs[key], f"CV {fmt(r.get(f'{what}_cv_pct'), '.1f', ' %')}")
         bal = r.get("balance") or {}
-        set_text(self.balance_contact, balance_words(bal.get("contact_time_sa_pct"), "contact time"))
+        set_text(self.balance_contact, balance_words(bal.get("contact_time_sa_pct"), "ground contact"))
         set_text(self.balance_stride, balance_words(bal.get("stride_time_sa_pct"), "stride time"))
         set_text(self.pci, f"PCI: {fmt(r.get('pci_pct'), '.1f', ' %')}")
         self.trend.set_points(snap.score_trend, self.laps)

@@ -1,0 +1,93 @@
+"""Words the dashboard and the report share about measurement contract v2 (MEASUREMENT.md §1–§2). Qt-free.
+
+Version 2 defines every event by the physical instant it estimates (initial contact, toe-off, the shank's
+peak forward angular velocity, the wrist's turnarounds) and finds it with one of two rule sets per sensor:
+the gyroscope rules wherever angular rate is worn, the accelerometer rules otherwise. Each amplitude comes in
+its own unit (``Event.unit``): g for an impact and for every accelerometer-rule event, deg/s for the other
+gyroscope-rule events. Both views say which rules found a sensor's events, name events by their instants,
+and flag a swing peak clipped at the gyroscope's full scale instead of trusting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from stridesync.model import EventKind, Role, event_unit
+
+#: how a rule set reads in a sentence or a report's sensor table
+RULE_WORDS = {"gyro": "gyro rules", "accel": "accelerometer rules"}
+#: ... and in the dashboard's narrow "rules" column
+RULE_SHORT = {"gyro": "gyro", "accel": "accel"}
+#: what a rule set finds its events from (tooltips, report provenance)
+RULE_DETAIL = {"gyro": "events from the angular rate (gyroscope); impact size from the accelerometer",
+               "accel": "events from the acceleration only (no gyroscope worn, or an imported file)"}
+
+ROLE_NAME = {Role.LEFT_SHIN: "left shin", Role.RIGHT_SHIN: "right shin", Role.LEFT_WRIST: "left wrist",
+             Role.RIGHT_WRIST: "right wrist"}
+
+#: the gyroscope full scale a shin needs so that no swing peak clips (deg/s)
+SHIN_GYRO_RANGE_DPS = 2000
+
+#: what each event's amplitude is, per rule set ({unit} is filled in from ``event_unit``)
+_AMPLITUDE = {
+    "gyro": {EventKind.CONTACT: "tibial impact peak ({unit})",
+             EventKind.PUSH: "push-off rate ({unit})",
+             EventKind.SWING: "swing peak rate ({unit})",
+             EventKind.ARM_FWD: "arm fwd swing ({unit})",
+             EventKind.ARM_BACK: "arm back swing ({unit})"},
+    "accel": {EventKind.CONTACT: "tibial impact peak ({unit})",
+              EventKind.PUSH: "push depth, a_y ({unit})",
+              EventKind.SWING: "swing hump, a_y ({unit})",
+              EventKind.ARM_FWD: "arm fwd turn, a_y ({unit})",
+              EventKind.ARM_BACK: "arm back turn, a_y ({unit})"},
+}
+
+
+def rule_words(rules: str | None, *, short: bool = False) -> str:
+    """'gyro rules', 'accelerometer rules' ('gyro', 'accel' when ``short``), or an em dash when the rules
+    are not known."""
+    return (RULE_SHORT if short else RULE_WORDS).get(str(rules), "—") if rules else "—"
+
+
+def amplitude_label(kind: EventKind, rules: str | None) -> str:
+    """What an event's amplitude is, with its unit, under ``rules`` ('gyro' or 'accel').
+
+    Without a known rule set (``None``: left and right differ, or nothing was measured) the label carries
+    no unit, since none can be claimed."""
+    if rules not in _AMPLITUDE:
+        return {EventKind.CONTACT: "impact (contact peak)", EventKind.PUSH: "push-off", EventKind.SWING: "swing peak",
+                EventKind.ARM_FWD: "arm forward turnaround", EventKind.ARM_BACK: "arm back turnaround"}[kind]
+    return _AMPLITUDE[rules][kind].format(unit=event_unit(rules, kind))
+
+
+def pair_rules(rule_sets: Mapping[Role, str], roles: tuple[Role, Role]) -> str | None:
+    """The rule set shared by a left/right pair of sensors; None when one is missing or they differ
+    (then their amplitudes are in different units and cannot be compared)."""
+    got = {rule_sets.get(r) for r in roles}
+    return got.pop() if len(got) == 1 and None not in got else None
+
+
+def clipped_sentence(role: Role, n: int) -> str:
+    """The warning for a shin whose swing peaks reached the gyroscope's full scale (MEASUREMENT.md §2: a
+    clipped peak's instant is unknown, so that swing is not reported)."""
+    what = "swing peak" if n == 1 else "swing peaks"
+    return (f"{ROLE_NAME[role]}: {n} {what} clipped at the gyroscope's range (set it to {SHIN_GYRO_RANGE_DPS} deg/s "
+            f"or more); {'its swing lag is' if n == 1 else 'their swing lags are'} left out")
+
+
+def clipped_sentences(clipped: Mapping) -> list[str]:
+    """One sentence per shin with clipped swing peaks, left before right; roles may be Role or its value."""
+    counts = {Role(r): int(n or 0) for r, n in (clipped or {}).items()}
+    return [clipped_sentence(r, counts[r]) for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN) if counts.get(r, 0) > 0]
+
+
+def trace_label(role: Role, rules: str | None) -> str:
+    """The dashboard trace's name, in words and with its unit: the signal the role's rules read."""
+    who = ROLE_NAME[role].capitalize()
+    if rules == "gyro":
+        return f"{who}, forward swing rate (deg/s)"
+    return f"{who}, acceleration along the shin a_x (g)" if role.is_shin else f"{who}, forward acceleration a_y (g)"
+
+
+__all__ = ["ROLE_NAME", "RULE_DETAIL", "RULE_SHORT", "RULE_WORDS", "SHIN_GYRO_RANGE_DPS", "amplitude_label",
+           "clipped_sentence", "clipped_sentences", "pair_rules", "rule_words", "trace_label"]
