@@ -1,8 +1,10 @@
-"""Gait timeline: when each foot lands and pushes, when each shank and arm peaks.
+"""Gait timeline: when each foot lands and leaves the ground, when each shank and arm peaks.
 
-The timeline is built in *design time* on the session clock, before any signal exists. Everything
-the body model renders (stride phase warps, pelvis bounce, impacts) is driven from it, so the
-design lags of :class:`~stridesync.sim.SimParams` steer the measured lags directly.
+The timeline is built in *design time* on the session clock, before any signal exists: initial
+contacts, toe-offs, the instants of each shank's swing peak and each wrist's turnarounds. The limb
+models (:mod:`stridesync.sim._body`) are warped through exactly these instants (:mod:`._warp`), so they
+are the physical instants of the rendered motion and the design lags of
+:class:`~stridesync.sim.SimParams` are the lags between them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Side
+from ._body import Gain
 
 #: Duration of the smooth transitions between standing, walking and running, s.
 RAMP_S = 1.0
@@ -53,15 +56,59 @@ class Segments:
         smooth = lambda x: x * x * (3.0 - 2.0 * x)  # noqa: E731  (C1 smoothstep)
         return smooth(act), smooth(run)
 
+    def gain(self, t_s: np.ndarray, walk_scale: float) -> Gain:
+        """A limb's excursion level, ``act × (walk_scale + (1 − walk_scale) × run)`` of :meth:`levels`,
+        with its first two time derivatives (so that rates and accelerations stay consistent with the
+        angles through the ramps)."""
+        t = np.asarray(t_s, dtype=float)
+        r = RAMP_S
+        a = _Ramp(t, [self.run_start_s - r, self.run_start_s, self.run_end_s, self.run_end_s + r], [0, 1, 1, 0])
+        run = _Ramp(t, [-1e9, 1e9], [1.0, 1.0])
+        for a_, b_ in self.walking:
+            rr = min(r, 0.5 * (b_ - a_))
+            w = _Ramp(t, [a_, a_ + rr, b_ - rr, b_], [1, 0, 0, 1])
+            take = w.x < run.x
+            run = _Ramp.where(take, w, run)
+        act, run_ = a.smooth(), run.smooth()
+        lvl = (walk_scale + (1 - walk_scale) * run_[0], (1 - walk_scale) * run_[1], (1 - walk_scale) * run_[2])
+        return Gain(act[0] * lvl[0], act[1] * lvl[0] + act[0] * lvl[1],
+                    act[2] * lvl[0] + 2 * act[1] * lvl[1] + act[0] * lvl[2])
+
+
+class _Ramp:
+    """A piecewise-linear level x(t) in [0, 1] and its slope; ``smooth`` applies the C1 smoothstep."""
+
+    def __init__(self, t: np.ndarray | None, xp, fp, *, x=None, slope=None) -> None:
+        if t is None:
+            self.x, self.slope = x, slope
+            return
+        xp, fp = np.asarray(xp, float), np.asarray(fp, float)
+        self.x = np.interp(t, xp, fp)
+        k = np.searchsorted(xp, t, side="right") - 1
+        inside = (k >= 0) & (k < len(xp) - 1)
+        kk = np.clip(k, 0, len(xp) - 2)
+        self.slope = np.where(inside, (fp[kk + 1] - fp[kk]) / (xp[kk + 1] - xp[kk]), 0.0)
+
+    @staticmethod
+    def where(mask: np.ndarray, a: "_Ramp", b: "_Ramp") -> "_Ramp":
+        return _Ramp(None, None, None, x=np.where(mask, a.x, b.x), slope=np.where(mask, a.slope, b.slope))
+
+    def smooth(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, s = self.x, self.slope
+        return x * x * (3.0 - 2.0 * x), 6.0 * x * (1.0 - x) * s, (6.0 - 12.0 * x) * s * s
+
 
 @dataclass(frozen=True)
 class LegTimeline:
-    """Per-leg design instants; arrays are aligned per stride k (stride k starts at contacts[k])."""
+    """Per-leg design instants; arrays are aligned per stride k (stride k starts at contacts[k]).
+
+    ``contacts_s`` are the initial contacts, ``push_s`` the toe-offs (contact + duty × stride),
+    ``swing_s`` the instants of the shank's peak forward angular velocity."""
 
     contacts_s: np.ndarray
     stride_s: np.ndarray  # contacts[k+1] - contacts[k] (last one repeated)
-    push_s: np.ndarray  # end of push-off (contact + duty × stride)
-    swing_s: np.ndarray  # the peak of this leg's shank angular velocity in stride k, nan if none
+    push_s: np.ndarray  # toe-off (contact + duty × stride)
+    swing_s: np.ndarray  # the peak of this leg's forward shank angular velocity in stride k, nan if none
     mode: np.ndarray  # STAND / WALK / RUN of each contact
     impact_g: np.ndarray  # impact transient amplitude at each contact, g
     counted: np.ndarray  # bool: stride k is a counted running stride (MEASUREMENT.md §2)
@@ -69,7 +116,8 @@ class LegTimeline:
 
 @dataclass(frozen=True)
 class ArmTimeline:
-    """Per-wrist design instants: forward turnarounds and the backward one after each (nan if none)."""
+    """Per-wrist design instants: forward turnarounds of the wrist relative to the pelvis and the backward
+    one after each (nan if none)."""
 
     fwd_s: np.ndarray
     back_s: np.ndarray
@@ -94,7 +142,7 @@ def build_gait(p, rng: np.random.Generator, *, stationary: bool = False) -> Gait
     p : SimParams
     rng : numpy Generator (the timeline's own stream)
     stationary : bool
-        Constant cadence, no variability, running throughout: used to calibrate the templates.
+        Constant cadence, no variability, running throughout (identical strides, for tests).
     """
     if stationary:
         seg = Segments(p.duration_s, -10.0, p.duration_s + 10.0, ())
@@ -125,6 +173,10 @@ def build_gait(p, rng: np.random.Generator, *, stationary: bool = False) -> Gait
         T = np.diff(c, append=c[-1] + (c[-1] - c[-2]))
         m = seg.mode(c)
         duty = np.vectorize(duty_of.get)(m).astype(float)
+        # a stride into another mode (walk → run, ...) takes the mean duty of the two, so that its swing is
+        # neither squeezed nor stretched
+        change = np.append(m[1:] != m[:-1], False)
+        duty[change] = 0.5 * (duty[change] + np.append(duty[1:], duty[-1])[change])
         pushes[side] = c + duty * T
         strides[side] = T
         modes[side] = m
@@ -143,13 +195,18 @@ def build_gait(p, rng: np.random.Generator, *, stationary: bool = False) -> Gait
     for side in (Side.LEFT, Side.RIGHT):
         c, T, m = legs_c[side], strides[side], modes[side]
         other = side.other
-        w_all = pushes[other] + lag("swing", pushes[other])
+        # the other leg's running rhythm, contact + duty_factor × stride: its toe-off in every counted stride,
+        # and steady where its duty changes (into and out of walking)
+        rhythm_o = legs_c[other] + p.duty_factor * strides[other]
+        w_all = rhythm_o + lag("swing", rhythm_o)
         k = np.searchsorted(c, w_all, side="right") - 1
         swing = np.full(len(c), np.nan)
         ok = (k >= 0) & (k < len(c))
         for kk, ww in zip(k[ok], w_all[ok]):
-            # keep only a swing between this stride's push and the next contact
-            if pushes[side][kk] + 0.08 * T[kk] < ww < c[kk] + 0.97 * T[kk]:
+            # keep only a swing of a running stride (both contacts running), between its toe-off and the next
+            # contact; the others (walking, standing, the strides into and out of them) swing as the template does
+            nxt_run = kk + 1 < len(c) and m[kk + 1] == RUN
+            if m[kk] == RUN and nxt_run and pushes[side][kk] + 0.08 * T[kk] < ww < c[kk] + 0.97 * T[kk]:
                 swing[kk] = ww
         sid0, sid1 = run_id(c), run_id(c + T)
         counted = (sid0 >= 0) & (sid0 == sid1) & (T >= 0.4) & (T <= 1.0) & (np.arange(len(c)) < len(c) - 1)
@@ -163,8 +220,11 @@ def build_gait(p, rng: np.random.Generator, *, stationary: bool = False) -> Gait
         impact = np.where(m == RUN, imp, act * p.walk_impact_g / max(p.impact_g, 1e-9) * imp)
         legs[side] = LegTimeline(c, T, pushes[side], swing, m, impact, counted)
 
-        fwd = pushes[side] + lag("ipsi", pushes[side])
-        back_all = pushes[other] + lag("contra", pushes[other])
+        # the arms keep the legs' running rhythm, contact + duty_factor × stride: the toe-off of every running
+        # stride, and smooth through walking (whose toe-off comes much later in the stride)
+        rhythm = {sd: legs_c[sd] + p.duty_factor * strides[sd] for sd in (side, other)}
+        fwd = rhythm[side] + lag("ipsi", rhythm[side])
+        back_all = rhythm[other] + lag("contra", rhythm[other])
         back = np.full(len(fwd), np.nan)
         j = np.searchsorted(fwd, back_all, side="right") - 1
         ok = (j >= 0) & (j < len(fwd) - 1)
