@@ -254,3 +254,46 @@ def test_declared_gap_lets_the_other_leg_go_on():
     right = [e.time_s for e in core.events_ if e.role is Role.RIGHT_SHIN]
     assert not [t for t in right if t_drop - 0.001 < t < t_back]
     assert [t for t in right if t > t_back + 2.0]  # and the leg is back after the gap
+
+
+def test_a_clipped_swing_peak_is_flagged_and_left_out():
+    """A shank gyroscope set to 500 deg/s clips every mid-swing peak (they reach ~600-900 deg/s): the swing
+    instant is unknown, so no swing is reported and its lags are empty, while the strides still count; a
+    16-bit rate at 2000 deg/s (the host's setting) with peaks that repeat a value on two samples is not
+    taken for clipping."""
+    sim = sim_cached(seed=21, duration_s=30.0, gyro_range_dps=500.0)
+    for res in (analyze(sim.recording), feed(sim.recording)):
+        summary = res.summary if hasattr(res, "summary") and isinstance(res.summary, dict) else res.summary()
+        events = res.events if hasattr(res, "events") else res.events_
+        steps = res.steps if hasattr(res, "steps") else res.steps_
+        assert summary["clipped_swing_peaks"]["left_shin"] > 10 and summary["clipped_swing_peaks"]["right_shin"] > 10
+        swings = [e for e in events if e.kind is EventKind.SWING]
+        assert all(e.amplitude < 500.0 for e in swings)  # only the peaks that stayed within the range
+        assert sum(1 for e in events if e.kind is EventKind.PUSH) > 20
+        assert sum(s.swing_lag_ms is None for s in steps) > 10
+    clean = sim_cached(seed=21, duration_s=30.0)
+    quantised = {}
+    for r, s in clean.recording.items():
+        g = np.round(s.gyro_dps * 32768.0 / 2000.0) * (2000.0 / 32768.0)
+        quantised[r] = type(s)(r, s.time_s, s.acc_g, g)
+    ref = analyze(quantised)
+    assert ref.summary["clipped_swing_peaks"] == {"left_shin": 0, "right_shin": 0}
+    assert sum(1 for e in ref.events if e.kind is EventKind.SWING) > 20
+
+
+def test_flight_time_is_toe_off_to_the_other_legs_contact():
+    sim = sim_cached(seed=22, duration_s=30.0, cadence_spm=175.0)
+    ref = analyze(sim.recording)
+    from stridesync.core.measures import flight_times_s
+    flights = flight_times_s(ref.steps, ref.events)
+    assert len(flights) > 0.9 * len(ref.steps)
+    # each flight: the other leg's first contact after the push, minus the push
+    contacts = {side: sorted(e.time_s for e in ref.events if e.role is side.shin and e.kind is EventKind.CONTACT)
+                for side in (Role.LEFT_SHIN.side, Role.RIGHT_SHIN.side)}
+    s = ref.steps[len(ref.steps) // 2]
+    nxt = min(t for t in contacts[s.stance_side.other] if t > s.time_s)
+    assert nxt - s.time_s in flights
+    # a running stride: half a stride between the legs' contacts, minus the ground contact
+    assert ref.summary["flight_time_s"] == pytest.approx(
+        ref.summary["stride_time_s"] / 2 - ref.summary["contact_time_s"], abs=0.01)
+    assert 0.03 < ref.summary["flight_time_s"] < 0.25

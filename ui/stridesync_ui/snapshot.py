@@ -310,12 +310,11 @@ class SnapshotBuilder:
 def clipped_swing_peaks(core) -> dict[Role, int]:
     """Per shin under the gyroscope rules, the counted strides whose swing peak was clipped so far.
 
-    ``core.summary()["clipped_swing_peaks"]`` holds the same counts, but it summarises the whole session on
-    every call, too costly for each snapshot of an hour's run; so this reads the counters it is made from
-    (``ShinStrides.clipped`` of the core's stride counters), O(1). A core without them reports none.
+    The core's running counters (``RealtimeCore.clipped_swing_peaks``, O(1)); ``core.summary()`` holds the
+    same counts but summarises the whole session on every call. A core without them reports none.
     """
-    counters = getattr(core, "_strides", None) or {}
-    return {Role(r): int(getattr(c, "clipped", 0)) for r, c in counters.items() if getattr(c, "clipped", 0)}
+    counts = getattr(core, "clipped_swing_peaks", None) or {}
+    return {Role(r): int(n) for r, n in counts.items() if n}
 
 
 # ---------------------------------------------------------------------------- coach's words

@@ -489,6 +489,11 @@ class RealtimeCore:
         return self._targets
 
     @property
+    def clipped_swing_peaks(self) -> dict[Role, int]:
+        """Per shin under the gyroscope rules, the counted strides so far whose swing peak was clipped."""
+        return {r: c.clipped for r, c in self._strides.items() if c.rules is RuleSet.GYRO}
+
+    @property
     def now_s(self) -> float:
         """Newest sample time (or declared gap end) the core has seen."""
         return self._now
@@ -498,7 +503,7 @@ class RealtimeCore:
         out = summarize(sorted(self.events_, key=lambda e: e.time_s), self.steps_, self._targets or zero_targets(), self.config)
         out["detector"] = "realtime"
         out["rule_sets"] = {r.value: rs.value for r, rs in self.rule_sets.items()}
-        out["clipped_swing_peaks"] = {r.value: c.clipped for r, c in self._strides.items() if c.rules is RuleSet.GYRO}
+        out["clipped_swing_peaks"] = {r.value: n for r, n in self.clipped_swing_peaks.items()}
         return out
 
     def rolling(self) -> dict:

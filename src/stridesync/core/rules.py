@@ -299,12 +299,13 @@ def _last_down_crossing(tr: Track, name: str, lo: int, hi: int, level: float = 0
 
 
 def _clipped(tr: Track, i: int) -> bool:
-    """The measured rate around the peak at i sits at one value for two samples or more at over
-    ``CLIP_MIN_DPS``: the sensor's full scale (a natural peak of a noisy 16-bit rate does not repeat)."""
-    lo, hi = tr.clip_seg(i, i - 3, i + 4)
+    """The measured rate around the peak at i sits at one value for three samples or more at over
+    ``CLIP_MIN_DPS``: the sensor's full scale. A natural peak can repeat one 16-bit value on two samples (the
+    peak between them), not on three: at a swing peak's curvature the rate moves ~10 deg/s within ±5 ms."""
+    lo, hi = tr.clip_seg(i, i - 4, i + 5)
     r = np.abs(tr.sig["r"][lo - tr.base:hi - tr.base])
     top = float(r.max())
-    return top >= CLIP_MIN_DPS and int(np.count_nonzero(r == top)) >= 2
+    return top >= CLIP_MIN_DPS and int(np.count_nonzero(r == top)) >= 3
 
 
 #: a flat-topped peak below this rate is not taken for clipping (the smallest shank range in use is 500 deg/s)

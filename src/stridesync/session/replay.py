@@ -66,8 +66,10 @@ class _CoreTap:
 
     def push_many(self, blocks):
         if self._capture:
-            for role, t, acc, *_ in blocks:
-                self.captured.setdefault(role, []).append((np.asarray(t, float), np.asarray(acc, float)))
+            for role, t, acc, *g in blocks:
+                gyro = g[0] if g and g[0] is not None else None
+                self.captured.setdefault(role, []).append(
+                    (np.asarray(t, float), np.asarray(acc, float), None if gyro is None else np.asarray(gyro, float)))
         if not self._batch:
             return self._core.push_many(blocks)
         self._pending += blocks
@@ -368,8 +370,10 @@ class Replay:
         samples: Recording = {}
         if self.capture_samples and isinstance(a.core, _CoreTap):
             for role, parts in a.core.captured.items():
+                gyro = (np.concatenate([p[2] for p in parts]).reshape(-1, 3)
+                        if all(p[2] is not None for p in parts) else None)
                 samples[role] = RoleSamples(role, np.concatenate([p[0] for p in parts]),
-                                            np.concatenate([p[1] for p in parts]).reshape(-1, 3))
+                                            np.concatenate([p[1] for p in parts]).reshape(-1, 3), gyro)
         return ReplayResult(a, list(core.events_), list(core.steps_), core.summary(),
                             data_s=self.t_end_s - self.t_start_s, wall_s=time.monotonic() - wall_start, samples=samples)
 
