@@ -1,7 +1,9 @@
-"""Acceptance of the core on simulated runs: real-time vs reference on the same noisy input, and
-real-time vs the simulator's noise-free truth (MEASUREMENT.md's definitions applied to the clean signal).
+"""Acceptance of the core on simulated runs: real-time vs reference on the same noisy input; real-time vs the
+reference on the noise-free signal (the measurement's own noise sensitivity); and real-time vs the simulator's
+physical truth (its initial contacts, toe-offs, peak shank rates and wrist turnarounds, rendered from real
+runners' limb motion).
 
-A small grid runs here; ``bench/accuracy_grid.py`` runs the full one (54 runs) and prints the figures.
+A small grid runs here; ``bench/accuracy_grid.py`` runs the full one (54 runs per rule set) and prints the figures.
 """
 
 from __future__ import annotations
@@ -73,8 +75,31 @@ def test_no_events_while_standing(runs):
         assert sum(1 for e in rt.events if e.kind is EventKind.CONTACT) > 100
 
 
-def test_design_lags_are_recovered(runs):
-    """The measured lags follow the simulator's design lags (its calibration is part of the model)."""
+def test_shin_events_against_the_physical_truth(runs):
+    """On the simulator's runner (real runners' shank motion), the gyroscope rules find the physical instants
+    within the issue's targets: contact and toe-off |bias| <= 10 ms, swing <= 3 ms, each SD within its target."""
+    pooled = {k: [] for k in SHIN}
+    for p, sim, ref, truth, rt in runs:
+        c = compare(sim.design_events, rt.events)
+        for k in SHIN:
+            pooled[k].append(c.errors_ms[k])
+    for k, (bias, sd) in {EventKind.CONTACT: (10.0, 15.0), EventKind.PUSH: (10.0, 20.0),
+                          EventKind.SWING: (3.0, 5.0)}.items():
+        e = np.concatenate(pooled[k])
+        assert len(e) > 200 and abs(np.mean(e)) <= bias and np.std(e) <= sd, (k, np.mean(e), np.std(e))
+
+
+def test_design_swing_lag_is_recovered(runs):
+    for p, sim, ref, truth, rt in runs:
+        got = np.median([s.swing_lag_ms for s in rt.steps if s.swing_lag_ms is not None])
+        assert abs(got - p.swing_lag_ms) < 10.0, (p.swing_lag_ms, got)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "The gyroscope arm rule reads the forearm's turns; on real runners (and on the simulator, whose forearm "
+    "motion is theirs) the forward turn comes ~70 ms after the wrist's turn relative to the trunk and the "
+    "backward turn ~25 ms before it (tests/test_body_accuracy.py, docs/measurement.md §9)."))
+def test_design_arm_lags_are_recovered(runs):
     for p, sim, ref, truth, rt in runs:
         for name, design in (("ipsi_arm_lag_ms", p.ipsi_arm_lag_ms), ("contra_arm_lag_ms", p.contra_arm_lag_ms)):
             got = np.median([getattr(s, name) for s in rt.steps if getattr(s, name) is not None])

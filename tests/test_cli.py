@@ -112,10 +112,14 @@ def test_live_virtual_writes_outputs_and_truth(tmp_path):
     assert r.returncode == 0, r.stderr
     events = read_events_csv(tmp_path / "e.csv")
     truth = read_events_csv(tmp_path / "truth" / "events.csv")
-    assert len(events) > 40 and len(truth) > len(events)
+    assert len(events) > 40 and len(truth) >= 0.9 * len(events)
+    # the truth covers the span that was streamed, no more (the simulated run is longer than the session)
+    assert max(e.time_s for e in truth) <= max(e.time_s for e in events) + 1.5
     health = json.loads((tmp_path / "h.json").read_text())
     assert len(health["sensors"]) == 4 and all(h["packets"] > 20 for h in health["sensors"])
-    c = compare([e for e in truth if events[0].time_s <= e.time_s <= events[-1].time_s], events)
+    # the shins' events are the physical instants (the arms' rule reads the forearm: docs/measurement.md §9)
+    shin = [e for e in events if e.role.is_shin]
+    c = compare([e for e in truth if e.role.is_shin and shin[0].time_s <= e.time_s <= shin[-1].time_s], shin)
     assert c.precision >= 0.95
 
 

@@ -115,9 +115,17 @@ def _sim_params(args: argparse.Namespace):
         raise StrideSyncError(f"bad simulation parameter: {exc}") from None
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def sim_truth(sim, until_s: float = float("inf")):
+    """The simulator's ground truth: its physical instants (MEASUREMENT.md §2) up to ``until_s``, and the
+    steps they make under the contract's measures."""
     from .core.config import DetectorConfig
-    from .core.reference import analyze
+    from .core.measures import build_steps
+    events = [e for e in sim.design_events if e.time_s <= until_s]
+    steps, _ = build_steps(events, DetectorConfig())
+    return events, steps
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
     from .io import AtomicOutputs, check_writable, write_events_csv, write_steps_csv, write_wide_csv
     from .sim import simulate
 
@@ -131,9 +139,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with AtomicOutputs(outputs) as out:
         write_wide_csv(out.temp_path(args.output), sim.recording)
         if args.truth_dir:
-            truth = analyze(sim.clean, DetectorConfig())
-            write_events_csv(out.temp_path(outputs[1]), truth.events)
-            write_steps_csv(out.temp_path(outputs[2]), truth.steps)
+            events, steps = sim_truth(sim)
+            write_events_csv(out.temp_path(outputs[1]), events)
+            write_steps_csv(out.temp_path(outputs[2]), steps)
     print(f"wrote {args.output}: {params.duration_s:.0f} s, {len(sim.recording)} sensors"
           + (f"; ground truth in {args.truth_dir}" if args.truth_dir else ""))
     return 0
@@ -249,7 +257,6 @@ def _write_live_outputs(args, res, outputs) -> None:
         return
     import json as _json
 
-    from .core.reference import analyze
     from .io import AtomicOutputs, write_events_csv, write_steps_csv
     core = res.analyzer.core
     events = sorted(core.events_, key=lambda e: (e.time_s, e.role.value, e.kind.value))
@@ -263,10 +270,10 @@ def _write_live_outputs(args, res, outputs) -> None:
                 _json.dump({"sensors": [h.as_dict() for h in res.analyzer.health()],
                             "state_log": [{"time_s": t, "sensor": k, "state": s} for t, k, s in res.analyzer.state_log]},
                            f, indent=1, sort_keys=True)
-        if getattr(args, "truth_dir", None):
-            truth = analyze(res.sim.clean)
-            write_events_csv(out.temp_path(args.truth_dir / "events.csv"), truth.events)
-            write_steps_csv(out.temp_path(args.truth_dir / "steps.csv"), truth.steps)
+        if getattr(args, "truth_dir", None):  # only the span that was streamed
+            t_events, t_steps = sim_truth(res.sim, until_s=core.now_s)
+            write_events_csv(out.temp_path(args.truth_dir / "events.csv"), t_events)
+            write_steps_csv(out.temp_path(args.truth_dir / "steps.csv"), t_steps)
     print("wrote " + ", ".join(str(p) for p in outputs))
 
 

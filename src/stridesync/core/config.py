@@ -80,6 +80,8 @@ class DetectorConfig:
     gyro_shin_lp_hz: float = 30.0
     #: a mid-swing peak is at least this fast (walking ≈ 250–400, running 450–900 deg/s; standing ≈ 0)
     gyro_swing_min_dps: float = 150.0
+    #: the swing's instant is the peak of the measured −ω_z within this many samples of the filtered peak
+    swing_refine_samples: int = 3
     #: toe-off: the onset of the early-swing fall of −ω_z, where it has fallen this fraction of the way from
     #: the late-stance maximum to the early-swing minimum
     gyro_push_drop_frac: float = 0.2
