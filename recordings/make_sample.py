@@ -4,9 +4,9 @@ A simulated runner wears four virtual sensors (bumble peripherals running the fi
 virtual radio; the host reaches them through the real bleak API and records everything the live
 analyser receives, exactly as ``stridesync record --virtual`` does. It runs in real time (~2.7 min).
 
-The run has a visible weak link and fatigue: the other arm's backward turnaround comes 35 ms late
-and drifts a further +4 ms/min, the swing lag drifts +3 ms/min, and cadence falls 2 steps/min per
-minute. A lap is marked every 60 s.
+The simulated runner's physical truth: the other arm's backward turnaround comes 35 ms late and drifts a
+further +4 ms/min, the swing lag (15 ms) drifts +3 ms/min, and cadence falls 2 steps/min per minute. A lap is
+marked every 60 s. recordings/README.md says what the analysis shows (the arms read with the forearm's offsets).
 
     .venv/bin/python recordings/make_sample.py [--seconds 150] [--out recordings/sample_run.stridesync]
 """
