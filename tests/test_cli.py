@@ -151,3 +151,25 @@ def test_scan_without_bluetooth_is_one_line():
         assert "cannot use Bluetooth" in r.stderr and "--virtual" in r.stderr
     else:
         assert "no StrideSync sensors found" in r.stdout or "serial" in r.stdout
+
+
+def test_analyze_rules_gyro_accel_and_auto(tmp_path, session_csv):
+    """``--rules``: auto takes the gyroscope rules where the CSV has angular rate; accel forces the
+    accelerometer rules on the same file; gyro on a file without angular rate is one line and exit 2."""
+    for rules in ("auto", "accel"):
+        r = run("analyze", session_csv, "--events", tmp_path / f"{rules}.csv", "--steps", tmp_path / f"{rules}_s.csv",
+                "--rules", rules)
+        assert r.returncode == 0, r.stderr
+    auto, accel = read_events_csv(tmp_path / "auto.csv"), read_events_csv(tmp_path / "accel.csv")
+    assert auto and {e.source for e in auto} == {"gyro"} and {e.unit for e in auto if e.kind.value == "swing"} == {"deg/s"}
+    assert accel and {e.source for e in accel} == {"accel"} and {e.unit for e in accel} == {"g"}
+    header = (tmp_path / "auto.csv").read_text().splitlines()[0]
+    assert header == "role,event,time_s,amplitude,unit,stride_index,source"
+    no_gyro = tmp_path / "acc_only.csv"
+    rec = sim_cached(seed=21, duration_s=30.0, gyro=False).recording
+    write_wide_csv(no_gyro, rec)
+    r = run("analyze", no_gyro, "--events", tmp_path / "g.csv", "--steps", tmp_path / "g_s.csv", "--rules", "gyro")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "angular rate" in r.stderr
+    assert not (tmp_path / "g.csv").exists()
+    r = run("analyze", no_gyro, "--events", tmp_path / "a.csv", "--steps", tmp_path / "a_s.csv")
+    assert r.returncode == 0 and {e.source for e in read_events_csv(tmp_path / "a.csv")} == {"accel"}
