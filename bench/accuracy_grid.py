@@ -99,9 +99,10 @@ def grid(rules: str, rates, cadences, noises, seconds: float) -> dict:
         for k, v in base.errors_ms.items():
             agg["base_truth"][k].append(v)
         e = np.abs(c_ref.all_errors())
-        print(f"{rules:5s} {rate:5.0f} Hz {cad:5.0f} spm lags {lname:5s} noise {noise:.2f} g: rt vs ref recall "
-              f"{c_ref.recall:.4f} precision {c_ref.precision:.4f} |err| median {np.median(e):.3f} p95 "
-              f"{np.percentile(e, 95):.3f} ms, lag |err| median {np.median(np.abs(c_ref.lag_errors_ms)):.3f} ms, "
+        q = (lambda x, p: float(np.percentile(x, p)) if len(x) else float("nan"))
+        print(f"{rules:5s} {rate:5.0f} Hz {cad:5.0f} spm lags {lname:5s} noise {noise:.2f} g: {c_ref.n_truth} reference "
+              f"events, rt vs ref recall {c_ref.recall:.4f} precision {c_ref.precision:.4f} |err| median {q(e, 50):.3f} "
+              f"p95 {q(e, 95):.3f} ms, lag |err| median {q(np.abs(c_ref.lag_errors_ms), 50):.3f} ms, "
               f"standing events {standing}", flush=True)
     e_ref = np.abs(np.concatenate(agg["rt_ref"]))
     lag_ref = np.abs(np.concatenate(agg["lag_rt_ref"]))
