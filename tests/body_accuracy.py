@@ -21,7 +21,7 @@ import numpy as np
 from stridesync.core.config import DetectorConfig
 from stridesync.core.measures import build_raw_steps
 from stridesync.core.reference import ReferenceAnalyzer
-from stridesync.model import LAG_NAMES, Event, EventKind, Role, Side
+from stridesync.model import LAG_NAMES, Event, EventKind, Side
 
 TOL_S = 0.1
 END_MARGIN_S = 0.35

@@ -10,6 +10,10 @@ from ..errors import ConfigError
 TARGET_MODELS = ("together", "baseline")
 #: which rule set analyses a sensor: ``auto`` takes the gyroscope rules wherever angular rate is present
 RULE_CHOICES = ("auto", "gyro", "accel")
+#: settings of version 1's rules, found in sessions recorded under contract v1
+RETIRED_V1_SETTINGS = frozenset({"contact_lp_hz", "push_lp_hz", "swing_lp_hz", "contact_min_g", "push_window",
+                                 "swing_window", "contact_window_frac", "arm_spacing_frac", "period_median_n",
+                                 "period_history_s", "dominant_half_window_s", "fallback_period_s"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,26 +31,10 @@ class DetectorConfig:
     filter_order: int = 4
     #: a cut-off above this fraction of the sample rate is capped to it
     max_cutoff_frac: float = 0.4
-    contact_lp_hz: float = 50.0
-    push_lp_hz: float = 15.0
-    swing_lp_hz: float = 10.0
     arm_lp_hz: float = 4.0
 
-    contact_min_g: float = 3.0
     stride_min_s: float = 0.4
     stride_max_s: float = 1.0
-    push_window: tuple[float, float] = (0.10, 0.60)
-    swing_window: tuple[float, float] = (0.35, 0.95)
-    #: a contact is the largest ‖a‖ within ± this fraction of the stride period (*implementation*)
-    contact_window_frac: float = 0.5
-    arm_spacing_frac: float = 0.6
-    period_median_n: int = 5
-    #: strides older than this do not count toward the median period (*implementation*: bout start)
-    period_history_s: float = 5.0
-    #: half-width of the window of the dominant-period autocorrelation (*implementation*)
-    dominant_half_window_s: float = 1.5
-    #: period used when nothing else can be estimated (*implementation*)
-    fallback_period_s: float = 0.7
     wrist_only_min_p2p_g: float = 0.3
 
     # ---- version 2: the accelerometer rules (docs/measurement.md §3)
@@ -139,7 +127,10 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DetectorConfig":
+        """Settings as stored; the settings of version 1's accelerometer-feature rules (sessions recorded under
+        contract v1) are set aside: their results are recomputed with the current rules."""
         names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k not in RETIRED_V1_SETTINGS}
         unknown = set(data) - names
         if unknown:
             raise ConfigError(f"unknown detector setting(s): {', '.join(sorted(unknown))}")

@@ -92,36 +92,6 @@ def sample_time(t: np.ndarray, i: int, shift: float) -> float:
     return float(t[i] + abs(shift) * (t[j] - t[i])) if j != i else float(t[i])
 
 
-def local_maxima(x: np.ndarray) -> np.ndarray:
-    """Indices i (not at either end) with x[i-1] < x[i] >= x[i+1]: a plateau counts once, at its start."""
-    if len(x) < 3:
-        return np.empty(0, dtype=np.int64)
-    return np.flatnonzero((x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])) + 1
-
-
-def dominant_period_s(x: np.ndarray, sample_rate_hz: float, min_s: float, max_s: float) -> float | None:
-    """Lag of the highest autocorrelation peak between ``min_s`` and ``max_s`` (parabola-refined).
-
-    ``None`` when the window is shorter than two maximal periods or shows no peak.
-    """
-    n = len(x)
-    lo = max(1, int(np.floor(min_s * sample_rate_hz)))
-    hi = int(np.ceil(max_s * sample_rate_hz))
-    if n < 2 * hi or hi + 1 >= n:
-        return None
-    xc = np.asarray(x, dtype=float) - float(np.mean(x))
-    energy = float(np.dot(xc, xc))
-    if energy <= 0.0:
-        return None
-    lags = np.arange(lo - 1, hi + 2)
-    ac = np.array([np.dot(xc[: n - k], xc[k:]) / (n - k) for k in lags])
-    inner = ac[1:-1]
-    peaks = np.flatnonzero((inner > ac[:-2]) & (inner >= ac[2:]))
-    if len(peaks) == 0:
-        return None
-    k = int(peaks[np.argmax(inner[peaks])]) + 1
-    shift, _ = refine_extremum(ac, k)
-    return float((lags[k] + shift) / sample_rate_hz)
 
 
 def fill_holes(t: np.ndarray, x: np.ndarray, nominal_dt: float, max_fill_gap_s: float,
@@ -218,30 +188,3 @@ def settle_samples(cutoff_hz: float, sample_rate_hz: float, cfg: DetectorConfig)
     """
     return _tail_samples(float(cutoff_hz), float(sample_rate_hz), cfg.filter_order, cfg.max_cutoff_frac, cfg.settle_tol)
 
-
-def decay_per_s(cutoff_hz: float, sample_rate_hz: float, cfg: DetectorConfig) -> float:
-    """Decay rate (1/s) of the filter's slowest pole: how fast an edge transient fades."""
-    sos, _ = lowpass_sos(cutoff_hz, sample_rate_hz, cfg.filter_order, cfg.max_cutoff_frac)
-    _, poles, _ = signal.sos2zpk(sos)
-    return float(-np.log(np.abs(poles).max()) * sample_rate_hz)
-
-
-def period_from_history(history: list[tuple[float, float]], t: float, cfg: DetectorConfig) -> float | None:
-    """Median duration of the last ``period_median_n`` counted strides (either leg) that ended before t.
-
-    ``history`` holds ``(end_time_s, duration_s)`` in order of end time. Only strides that ended
-    within ``period_history_s`` before t count; ``None`` when fewer than ``period_median_n`` do
-    (the first strides of a bout, where the dominant period is used instead).
-    """
-    picked = []
-    for end, dur in reversed(history):
-        if end >= t:
-            continue
-        if end < t - cfg.period_history_s or len(picked) == cfg.period_median_n:
-            break
-        picked.append(dur)
-    if len(picked) < cfg.period_median_n:
-        return None
-    picked.sort()
-    mid = len(picked) // 2
-    return picked[mid] if len(picked) % 2 else 0.5 * (picked[mid - 1] + picked[mid])

@@ -32,7 +32,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import InputFormatError
-from ..model import Event, EventKind, Role, Side, Step
+from ..model import Event, EventKind, Role, Step
 from . import dsp, rules
 from .config import DetectorConfig
 from .measures import RawStep, baseline_targets, nearest, raw_step, score_step, summarize, zero_targets
@@ -90,18 +90,10 @@ class _Chan:
     sos: np.ndarray
     zi: np.ndarray
     settle: int
-    decay_per_s: float  # decay rate of the filter's slowest pole: how fast an edge transient fades
     state: np.ndarray | None = None
     yf: _Buf = field(default_factory=_Buf)
     z: _Buf = field(default_factory=_Buf)
     settled: int = 0  # global index: z is final below it
-    _decay: np.ndarray | None = None
-
-    def decay(self, fs: float) -> np.ndarray:
-        """exp(−decay_per_s × d / fs) for d = 0 … settle + 1 samples (cached)."""
-        if self._decay is None:
-            self._decay = np.exp(-self.decay_per_s * np.arange(self.settle + 2) / fs)
-        return self._decay
 
 
 class RoleStream:
@@ -118,7 +110,7 @@ class RoleStream:
                 self.raws[name] = _Buf()
                 continue
             sos, zi = dsp.lowpass_sos(fc, self.fs, cfg.filter_order, cfg.max_cutoff_frac)
-            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(fc, self.fs, cfg), dsp.decay_per_s(fc, self.fs, cfg))
+            self.chans[name] = _Chan(sos, zi, dsp.settle_samples(fc, self.fs, cfg))
         self.t = _Buf()
         self.seg = _Buf(dtype=np.int64)
         self.n = 0
@@ -264,17 +256,6 @@ class RoleStream:
             buf.trim(keep)
 
     # ---------------------------------------------------------------- queries
-    def settled(self, name: str) -> int:
-        return self.chans[name].settled
-
-    def final_until_t(self, name: str) -> float:
-        """Every final value of ``name`` up to this time is known (inf once the stream ended)."""
-        if self.finished:
-            return INF
-        s = self.chans[name].settled
-        t = self.time(s - 1) if s > 0 else -INF
-        return t if self.seg_open else max(t, self.quiet_until)
-
     def time(self, i: int) -> float:
         return float(self.t.a[i - self.t.base])
 
@@ -296,6 +277,10 @@ class _Limb:
         self.prev_anchor_s = -INF
         self.ordinal = 0
         self.after = cfg.anchor_after_s
+        # the pending anchor whose record's reach is known (``_end_t``), and the final index last looked at
+        self._end_for: int | None = None
+        self._end_t: float | None = None
+        self._end_seen = -1
 
     def track(self) -> Track:
         st = self.st
@@ -345,15 +330,23 @@ class _Limb:
         if not self.pending:
             return None
         i = self.pending[0]
-        tr = self.track()
         st = self.st
         if int(st.seg.a[i - st.seg.base]) == st.seg_id and st.seg_open:  # else: a closed segment, all final
-            t_end = rules.record_end_s(tr, self.spec, self.cfg, i, min(ch.settled for ch in st.chans.values()))
-            if t_end is None or not self.final_through(i, t_end):
+            if self._end_for != i:  # a new anchor: how far its record reads is not known yet
+                self._end_for, self._end_t, self._end_seen = i, None, -1
+            if self._end_t is None:
+                fin = min(ch.settled for ch in st.chans.values())
+                if fin == self._end_seen:  # no new final value since the last look
+                    return None
+                self._end_seen = fin
+                self._end_t = rules.record_end_s(self.track(), self.spec, self.cfg, i, fin)
+                if self._end_t is None:
+                    return None
+            if not self.final_through(i, self._end_t):
                 return None
         self.pending.popleft()
-        from .reference import cycle_prev
-        ip = cycle_prev(tr, self.cfg, self.prev_anchor, i)
+        tr = self.track()
+        ip = rules.cycle_prev(tr, self.cfg, self.prev_anchor, i)
         found = rules.record(tr, self.spec, self.cfg, ip, i)
         clear = ip is not None and not self.spec.is_shin and rules.wrist_cycle_clear(tr, self.spec, self.cfg, ip, i)
         rec = Record(self.ordinal, tr.time(i), ip is not None, tuple(found))

@@ -60,19 +60,12 @@ def anchors(p: Prepared, cfg: DetectorConfig) -> list[int]:
     return [int(i) for i in cands if rules.is_anchor(tr, sp, int(i), cfg)]
 
 
-def cycle_prev(tr: Track, cfg: DetectorConfig, prev: int | None, i: int) -> int | None:
-    """The previous anchor when the two form a valid cycle (one segment, 0.4–1.0 s apart)."""
-    if prev is None or not tr.same_seg(prev, i):
-        return None
-    return prev if cfg.stride_min_s <= tr.time(i) - tr.time(prev) <= cfg.stride_max_s else None
-
-
 def records(p: Prepared, cfg: DetectorConfig) -> list[tuple[Record, bool]]:
     """Every record of one sensor with, for wrists, whether its arm swings clearly."""
     out = []
     prev = None
     for k, i in enumerate(anchors(p, cfg)):
-        ip = cycle_prev(p.track, cfg, prev, i)
+        ip = rules.cycle_prev(p.track, cfg, prev, i)
         found = rules.record(p.track, p.spec, cfg, ip, i)
         clear = ip is not None and not p.spec.is_shin and rules.wrist_cycle_clear(p.track, p.spec, cfg, ip, i)
         out.append((Record(k, p.track.time(i), ip is not None, tuple(found)), clear))

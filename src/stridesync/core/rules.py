@@ -215,6 +215,13 @@ def candidates(x: np.ndarray, seg: np.ndarray, sign: float, vmin: float) -> np.n
     return np.flatnonzero(ok) + 1
 
 
+def cycle_prev(tr: Track, cfg: DetectorConfig, prev: int | None, i: int) -> int | None:
+    """The previous anchor when the two form a valid cycle (one segment, 0.4–1.0 s apart)."""
+    if prev is None or not tr.same_seg(prev, i):
+        return None
+    return prev if cfg.stride_min_s <= tr.time(i) - tr.time(prev) <= cfg.stride_max_s else None
+
+
 def is_anchor(tr: Track, sp: Spec, i: int, cfg: DetectorConfig) -> bool:
     """Candidate i beats every earlier sample of its window strictly and every later one or ties it."""
     lo, hi = tr.clip_seg(i, tr.index_from(tr.time(i) - cfg.anchor_before_s), tr.index_after(tr.time(i) + cfg.anchor_after_s))
