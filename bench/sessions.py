@@ -33,8 +33,8 @@ from stridesync.core.config import DetectorConfig
 from stridesync.pipeline import run_realtime
 from stridesync.session.recorder import Recorder
 from stridesync.session.replay import replay
-from stridesync.session.store import SensorInfo, Session, put_results
-from stridesync.session.synth import feed, synth_inputs
+from stridesync.session.store import Session, put_results
+from stridesync.session.synth import feed, sensor_infos, synth_inputs
 from stridesync.sim import SimParams, simulate
 
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     sensors, items = synth_inputs(sim, seed=11)
     n_packets = sum(1 for it in items if it[1] == 0)
     log(f"synthesised {args.minutes:.0f} min: {len(items)} inputs ({n_packets} packets) in {time.perf_counter() - t0:.1f} s")
-    infos = [SensorInfo(k, r, f) for k, (r, f) in sensors.items()]
+    infos = sensor_infos(sensors)
 
     # ---- the whole hour through the recorder (as fast as the writer goes)
     path = tmp / "hour.stridesync"

@@ -19,7 +19,7 @@ from stridesync.protocol import DataPacket, _HEADER
 from stridesync.session.recorder import Recorder
 from stridesync.session.replay import Replay, replay
 from stridesync.session.store import Kind, SensorInfo, Session
-from stridesync.session.synth import feed, synth_inputs
+from stridesync.session.synth import feed, sensor_infos, synth_inputs
 from stridesync.sim import SimParams, simulate
 
 
@@ -63,16 +63,18 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
         elif u < 0.032 and not swapped and key == a and len(out) >= 3:
             out[-1], out[-2] = out[-2], out[-1]  # out of order (arrival stamps stay as recorded)
             swapped = True
-    # one gyro-format packet, one with an impossible sensor time, one impossibly early, link states
+    # one packet without angular rate from a sensor that streams it (malformed for it), one with an impossible
+    # sensor time, one impossibly early, link states
     i = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == a and x[0] > 30.0)
     p = DataPacket.from_bytes(out[i][3])
-    gyro = DataPacket(seq=p.seq, t0_us=p.t0_us, period_us=p.period_us, acc_range_g=p.acc_range_g, gyro_range_dps=500,
-                      raw=np.concatenate([p.raw, p.raw], axis=1), fmt=1)
-    out[i] = (out[i][0], Kind.PACKET, a, bytes(gyro))
+    assert p.fmt == 1
+    acc_only = DataPacket(seq=p.seq, t0_us=p.t0_us, period_us=p.period_us, acc_range_g=p.acc_range_g,
+                          gyro_range_dps=0, raw=p.raw[:, :3], fmt=0)
+    out[i] = (out[i][0], Kind.PACKET, a, bytes(acc_only))
     j = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == d and x[0] > 32.0)
     q = DataPacket.from_bytes(out[j][3])
-    out.insert(j, (out[j][0], Kind.PACKET, d, _HEADER.pack(1, 0, q.seq, (1 << 62) + 5, q.period_us, q.n, q.acc_range_g, 0)
-                   + out[j][3][18:]))
+    out.insert(j, (out[j][0], Kind.PACKET, d, _HEADER.pack(1, q.fmt, q.seq, (1 << 62) + 5, q.period_us, q.n,
+                                                           q.acc_range_g, q.gyro_range_dps) + out[j][3][18:]))
     k = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == d and x[0] > 34.0)
     out[k] = (out[k][0] - 0.2, Kind.PACKET, d, out[k][3])  # stamped 200 ms too early: below the clock floor
     for t, key, state in ((15.3, b, "reconnecting"), (19.9, b, "streaming"), (24.9, c, "reconnecting"),
@@ -105,7 +107,7 @@ def test_bulk_replay_equals_per_input_live_on_hostile_input(tmp_path, seed):
     sensors, items = synth_inputs(sim, seed=seed, loss=0.02)
     items = _mutate(items, sorted(sensors), np.random.default_rng(seed))
     path = tmp_path / "hostile.stridesync"
-    rec = Recorder(path, sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()], config=DetectorConfig())
+    rec = Recorder(path, sensors=sensor_infos(sensors), config=DetectorConfig())
     live = LiveAnalyzer(sensors, sink=rec)
     feed(items, live)
     rec.close(events=live.core.events_, steps=live.core.steps_, summary=live.core.summary())
@@ -176,7 +178,7 @@ def test_seek_fast_forwards_in_bulk_and_continues_input_by_input_like_live(tmp_p
     sensors, items = synth_inputs(sim, seed=4, loss=0.02)
     items = _mutate(items, sorted(sensors), np.random.default_rng(4))
     path = tmp_path / "seek.stridesync"
-    rec = Recorder(path, sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()], config=DetectorConfig())
+    rec = Recorder(path, sensors=sensor_infos(sensors), config=DetectorConfig())
     live = LiveAnalyzer(sensors, sink=rec)
     feed(items, live)
     rec.close(events=live.core.events_, steps=live.core.steps_, summary=live.core.summary())

@@ -168,12 +168,12 @@ KILL_CHILD = textwrap.dedent("""
     from stridesync.live import LiveAnalyzer
     from stridesync.session.recorder import Recorder
     from stridesync.session.store import SensorInfo
-    from stridesync.session.synth import feed, synth_inputs
+    from stridesync.session.synth import feed, sensor_infos, synth_inputs
     from stridesync.sim import SimParams, simulate
 
     sim = simulate(SimParams(duration_s=40.0, standing_start_s=1.0), seed=5)
     sensors, items = synth_inputs(sim, seed=5)
-    rec = Recorder(sys.argv[1], sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()], config=DetectorConfig())
+    rec = Recorder(sys.argv[1], sensors=sensor_infos(sensors), config=DetectorConfig())
     a = LiveAnalyzer(sensors, sink=rec)
     rec.bind(a)
     print("start", flush=True)
@@ -237,13 +237,13 @@ DISK_FULL_CHILD = textwrap.dedent("""
     from stridesync.live import LiveAnalyzer
     from stridesync.session.recorder import Recorder
     from stridesync.session.store import SensorInfo
-    from stridesync.session.synth import feed, synth_inputs
+    from stridesync.session.synth import feed, sensor_infos, synth_inputs
     from stridesync.sim import SimParams, simulate
 
     sim = simulate(SimParams(duration_s=60.0, standing_start_s=1.0), seed=6)
     sensors, items = synth_inputs(sim, seed=6)
     errors = []
-    rec = Recorder(sys.argv[1], sensors=[SensorInfo(k, r, f) for k, (r, f) in sensors.items()],
+    rec = Recorder(sys.argv[1], sensors=sensor_infos(sensors),
                    config=DetectorConfig(), commit_every_s=0.05, on_error=errors.append)
     resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))   # a 200 kB disk
     a = LiveAnalyzer(sensors, sink=rec)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import DataPacket
+from ..protocol import FMT_ACC, FMT_ACC_GYRO, DataPacket
 from .store import Kind
 
 __all__ = ["synth_inputs", "feed"]
 
 
 def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.0225, loss: float = 0.005,
-                 acc_range_g: int = 16, seed: int = 0, serial_base: int = 101) -> tuple[dict, list[tuple]]:
-    """Inputs of a :class:`~stridesync.sim.SimResult` as a live session would record them.
+                 acc_range_g: int = 16, gyro_range_dps: int = 2000, seed: int = 0,
+                 serial_base: int = 101) -> tuple[dict, list[tuple]]:
+    """Inputs of a :class:`~stridesync.sim.SimResult` as a live session would record them (angular rate in
+    every packet of a sensor whose samples have it, at ``gyro_range_dps``).
 
-    Returns ``(sensors, inputs)``: ``sensors`` maps serial → (role, rate Hz); ``inputs`` is the time-
+    Returns ``(sensors, inputs)``: ``sensors`` maps serial → (role, rate Hz, streams angular rate); ``inputs`` is the time-
     ordered list of ``(t_s, kind, serial, payload)`` with payload the packet bytes (PACKET), the
     exchange ``(t1_s, t2_us, t3_us, t4_s)`` (EXCHANGE), or None (TICK, FINISH).
     """
@@ -31,9 +33,13 @@ def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.022
     for k, (role, s) in enumerate(sim.recording.items()):
         serial = f"SS{serial_base + k:06d}"
         rate = s.sample_rate_hz
-        sensors[serial] = (role, rate)
+        gyro = s.gyro_dps is not None and gyro_range_dps > 0
+        sensors[serial] = (role, rate, gyro)
         sensor_us = np.round(np.asarray(sim.sensor_time_s[role]) * 1e6).astype(np.int64)
-        raw = np.clip(np.round(s.acc_g * (32768.0 / acc_range_g)), -32768, 32767).astype(np.int16)
+        x = s.acc_g * (32768.0 / acc_range_g)
+        if gyro:
+            x = np.hstack([x, s.gyro_dps * (32768.0 / gyro_range_dps)])
+        raw = np.clip(np.round(x), -32768, 32767).astype(np.int16)
         period_us = int(round(1e6 / rate))
         n = len(s.time_s)
         starts = np.arange(0, n - samples_per_packet + 1, samples_per_packet)
@@ -46,7 +52,8 @@ def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.022
         for j in np.flatnonzero(keep):
             a = int(starts[j])
             pkt = DataPacket(seq=int(j) & 0xFFFF, t0_us=int(sensor_us[a]), period_us=period_us,
-                             acc_range_g=acc_range_g, gyro_range_dps=0, raw=raw[a:a + samples_per_packet])
+                             acc_range_g=acc_range_g, gyro_range_dps=gyro_range_dps if gyro else 0,
+                             raw=raw[a:a + samples_per_packet], fmt=FMT_ACC_GYRO if gyro else FMT_ACC)
             items.append((float(arrival[j]), Kind.PACKET, serial, bytes(pkt)))
         # TIME_SYNC at ~2 Hz: t2 stamped at a connection event, answered at the next one
         t1 = np.cumsum(rng.uniform(0.25, 0.75, int(s.time_s[-1] * 2) + 1)) + float(s.time_s[0])
@@ -61,6 +68,13 @@ def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.022
     items.sort(key=lambda x: x[0])
     items.append((t_end, Kind.FINISH, None, None))
     return sensors, items
+
+
+def sensor_infos(sensors: dict, gyro_range_dps: int = 2000) -> list:
+    """The :class:`~stridesync.session.store.SensorInfo` of each sensor of :func:`synth_inputs`."""
+    from .store import SensorInfo
+    return [SensorInfo(k, v[0], v[1], gyro_range_dps=gyro_range_dps if len(v) > 2 and v[2] else 0)
+            for k, v in sensors.items()]
 
 
 def feed(items: list[tuple], analyzer=None, sink=None, *, pace: float | None = None,
