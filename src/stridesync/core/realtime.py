@@ -283,11 +283,13 @@ class _Limb:
         self._end_seen = -1
 
     def track(self) -> Track:
+        """The samples kept; values at and after ``final_end`` may still change (decisions wait for them)."""
         st = self.st
         b = st.t.base
         sig = {k: ch.z.view(b, st.n) for k, ch in st.chans.items()}
         sig.update((k, buf.view(b, st.n)) for k, buf in st.raws.items())
-        return Track(st.t.view(b, st.n), st.seg.view(b, st.n), sig, b, st.fs)
+        end = min((ch.settled for ch in st.chans.values()), default=st.n)
+        return Track(st.t.view(b, st.n), st.seg.view(b, st.n), sig, b, st.fs, end)
 
     def final_through(self, i: int, t_end: float) -> bool:
         """Every value the decision about sample i reads, up to time ``t_end`` in i's segment, is final."""

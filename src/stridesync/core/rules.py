@@ -134,7 +134,7 @@ def _loading_min_end(tr: "Track", cfg: DetectorConfig, i: int, jz: int, final_hi
     ``gyro_contact_min_s`` of the crossing (its segment permitting). ``None`` while the final values (below
     ``final_hi``) do not reach it yet."""
     lo, hi = tr.clip_seg(i, jz, tr.index_after(tr.time(jz) + cfg.gyro_contact_min_s))
-    reach = hi if final_hi is None else min(hi, final_hi)
+    reach = min(hi, tr.final_end if final_hi is None else final_hi)
     x = tr.sig["s"][lo - tr.base:reach - tr.base]
     if len(x):
         run = np.minimum.accumulate(x)
@@ -153,10 +153,13 @@ class Track:
     so every index below is global. Windows never leave the segment of the sample they start from.
     """
 
-    __slots__ = ("t", "seg", "sig", "base", "fs")
+    __slots__ = ("t", "seg", "sig", "base", "fs", "final_end")
 
-    def __init__(self, t: np.ndarray, seg: np.ndarray, sig: dict[str, np.ndarray], base: int = 0, fs: float = 200.0):
+    def __init__(self, t: np.ndarray, seg: np.ndarray, sig: dict[str, np.ndarray], base: int = 0, fs: float = 200.0,
+                 final_end: int | None = None):
         self.t, self.seg, self.sig, self.base, self.fs = t, seg, sig, base, fs
+        #: global index: the values before it are final (the real-time core's buffers hold later ones too)
+        self.final_end = base + len(t) if final_end is None else final_end
 
     def time(self, i: int) -> float:
         return float(self.t[i - self.base])
