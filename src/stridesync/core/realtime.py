@@ -281,9 +281,16 @@ class _Limb:
         self._end_for: int | None = None
         self._end_t: float | None = None
         self._end_seen = -1
+        self._track: Track | None = None
 
     def track(self) -> Track:
-        """The samples kept; values at and after ``final_end`` may still change (decisions wait for them)."""
+        """The samples kept; values at and after ``final_end`` may still change (decisions wait for them).
+        Built once per pass of the core (:meth:`RealtimeCore._run` drops it when the data change)."""
+        if self._track is None:
+            self._track = self._make_track()
+        return self._track
+
+    def _make_track(self) -> Track:
         st = self.st
         b = st.t.base
         sig = {k: ch.z.view(b, st.n) for k, ch in st.chans.items()}
@@ -299,11 +306,11 @@ class _Limb:
         hi = int(st.t.view(st.t.base, st.n).searchsorted(t_end, side="right")) + st.t.base
         if hi >= st.n:
             return False  # the data do not reach past the window yet
-        return min(ch.settled for ch in st.chans.values()) > hi
+        return self.track().final_end > hi
 
     def scan_candidates(self) -> None:
         st = self.st
-        lim = min(ch.settled for ch in st.chans.values()) - 1  # a candidate needs its right neighbour final
+        lim = self.track().final_end - 1  # a candidate needs its right neighbour final
         i0 = max(self.scan, st.t.base + 1)
         if lim <= i0:
             return
@@ -337,7 +344,7 @@ class _Limb:
             if self._end_for != i:  # a new anchor: how far its record reads is not known yet
                 self._end_for, self._end_t, self._end_seen = i, None, -1
             if self._end_t is None:
-                fin = min(ch.settled for ch in st.chans.values())
+                fin = self.track().final_end
                 if fin == self._end_seen:  # no new final value since the last look
                     return None
                 self._end_seen = fin
@@ -514,6 +521,8 @@ class RealtimeCore:
     # ================================================================ machinery
     def _run(self) -> None:
         """One pass through the stages, in dependency order."""
+        for limb in self._limbs.values():  # new samples since the last pass: the tracks are rebuilt
+            limb._track = None
         for r in self.shins:
             limb = self._limbs[r]
             limb.scan_candidates()

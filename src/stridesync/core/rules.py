@@ -118,7 +118,7 @@ def record_end_s(tr: "Track", sp: Spec, cfg: DetectorConfig, i: int, final_hi: i
     search = cfg.gyro_contact_search_s
     lo, hi = tr.clip_seg(i, i, tr.index_after(ta + search))
     reach = min(hi, final_hi)
-    neg = np.flatnonzero(tr.sig["s"][lo - tr.base:reach - tr.base] < 0.0)
+    neg = (tr.sig["s"][lo - tr.base:reach - tr.base] < 0.0).nonzero()[0]
     if len(neg):
         jz = lo + int(neg[0])
         j_end = _loading_min_end(tr, cfg, i, jz, final_hi)
@@ -138,7 +138,7 @@ def _loading_min_end(tr: "Track", cfg: DetectorConfig, i: int, jz: int, final_hi
     x = tr.sig["s"][lo - tr.base:reach - tr.base]
     if len(x):
         run = np.minimum.accumulate(x)
-        up = np.flatnonzero(x > run + cfg.gyro_contact_rise_dps)
+        up = (x > run + cfg.gyro_contact_rise_dps).nonzero()[0]
         if len(up):
             return lo + int(up[0])
     if reach == hi and (final_hi is None or hi < final_hi or hi == tr.base + len(tr.t)):
@@ -183,7 +183,7 @@ class Track:
         # segments are contiguous runs: walk the edges by search on the run
         sg = self.seg[lo - b:hi - b]
         if len(sg) and (sg[0] != sid or sg[-1] != sid):
-            inside = np.flatnonzero(sg == sid)
+            inside = (sg == sid).nonzero()[0]
             return lo + int(inside[0]), lo + int(inside[-1]) + 1
         return lo, hi
 
@@ -215,7 +215,7 @@ def candidates(x: np.ndarray, seg: np.ndarray, sign: float, vmin: float) -> np.n
     y = sign * x
     c = y[1:-1]
     ok = (c > y[:-2]) & (c >= y[2:]) & (c >= vmin) & (seg[1:-1] == seg[:-2]) & (seg[1:-1] == seg[2:])
-    return np.flatnonzero(ok) + 1
+    return ok.nonzero()[0] + 1
 
 
 def cycle_prev(tr: Track, cfg: DetectorConfig, prev: int | None, i: int) -> int | None:
@@ -277,7 +277,7 @@ def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> li
             hi_v, lo_v = float(s[j_max - b]), float(s[j_min - b])
             level = hi_v - cfg.gyro_push_drop_frac * (hi_v - lo_v)
             seg = s[j_max - b:j_min + 1 - b]
-            k = int(np.flatnonzero(seg < level)[0])  # exists: the minimum itself is below the level
+            k = int((seg < level).nonzero()[0][0])  # exists: the minimum itself is below the level
             out.append(Found(EventKind.PUSH, tr.crossing("s", j_max + k, level), abs(lo_v)))
     # the instant and size of the peak from the measured rate next to the filtered peak: a low-pass moves the
     # top of an asymmetric peak toward its broader side (by 4-5 ms at 30 Hz on the simulator's shanks)
@@ -287,7 +287,7 @@ def _shin_gyro(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> li
     out.append(Found(EventKind.SWING, t_sw, v_sw, _clipped(tr, i)))
     # initial contact: the terminal-swing zero crossing of −ω_z, then the minimum that follows it
     lo, hi = tr.clip_seg(i, i, tr.index_after(ta + cfg.gyro_contact_search_s))
-    neg = np.flatnonzero(s[lo - b:hi - b] < 0.0)
+    neg = (s[lo - b:hi - b] < 0.0).nonzero()[0]
     if len(neg) and neg[0] > 0:
         jz = lo + int(neg[0])
         t_z = tr.crossing("s", jz, 0.0)
@@ -308,7 +308,7 @@ def _last_down_crossing(tr: Track, name: str, lo: int, hi: int, level: float = 0
     """Global index j (lo < j < hi) of the last sample where the signal falls below ``level`` (x[j−1] ≥ level
     > x[j]), or None."""
     x = tr.sig[name][lo - tr.base:hi - tr.base]
-    k = np.flatnonzero((x[:-1] >= level) & (x[1:] < level))
+    k = ((x[:-1] >= level) & (x[1:] < level)).nonzero()[0]
     return None if len(k) == 0 else lo + int(k[-1]) + 1
 
 
@@ -356,7 +356,7 @@ def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> l
                     if lo3 < j_d:
                         j_b = lo3 + int(ay[lo3 - b:j_d - b].argmax())
                         level = 0.5 * float(ay[j_b - b] + ay[j_d - b])
-                        below = np.flatnonzero(ay[j_b - b:j_d + 1 - b] < level)
+                        below = (ay[j_b - b:j_d + 1 - b] < level).nonzero()[0]
                         if len(below) and below[0] > 0:
                             j_p = j_b + int(below[0])
                             out.append(Found(EventKind.PUSH, tr.crossing("ay", j_p, level),
@@ -387,7 +387,7 @@ def _shin_accel(tr: Track, cfg: DetectorConfig, i_prev: int | None, i: int) -> l
 
 def _first(x: np.ndarray, negative: bool) -> int | None:
     """Index of the first value below zero (``negative``) or at or above it, or None."""
-    k = np.flatnonzero(x < 0.0) if negative else np.flatnonzero(x >= 0.0)
+    k = (x < 0.0).nonzero()[0] if negative else (x >= 0.0).nonzero()[0]
     return int(k[0]) if len(k) else None
 
 
