@@ -93,7 +93,8 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     assert ("RECORDING" in w.windowTitle()) == record
 
     # within seconds of the sensors streaming: traces move and steps appear
-    qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 3, timeout=25000)
+    qtbot.waitUntil(lambda: w.snap is not None and w.snap.n_steps >= 3
+                    and w.traces.curves[Role.LEFT_WRIST].xData is not None, timeout=25000)
     assert ("connecting", 4) in seen, seen[:5]  # sensor rows while connecting (LiveOptions.on_start)
     t_first = w.traces.curves[Role.LEFT_WRIST].xData[-1]
     n_first = w.snap.n_steps
