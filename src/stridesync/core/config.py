@@ -18,10 +18,11 @@ RETIRED_V1_SETTINGS = frozenset({"contact_lp_hz", "push_lp_hz", "swing_lp_hz", "
 
 @dataclass(frozen=True, kw_only=True)
 class DetectorConfig:
-    """Every number the event definitions of MEASUREMENT.md depend on.
+    """Every number the events and measures depend on.
 
-    The defaults are the contract's values. Those marked *implementation* are
-    choices the contract leaves open; ``docs/measurement.md`` explains each.
+    The stride range and the pairing follow MEASUREMENT.md (version 2); the detection rules are the project's,
+    each documented and measured in ``docs/measurement.md`` (those marked *implementation* are choices the
+    contract leaves open).
     """
 
     #: rule set: ``auto`` (gyro rules where a sensor has angular rate, accelerometer rules elsewhere),

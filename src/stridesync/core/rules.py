@@ -3,8 +3,8 @@
 Every limb is analysed in the same shape (docs/measurement.md §3):
 
 1. **Anchors.** One signal per limb has one dominant peak per cycle: the shank's mid-swing rotation
-   (gyroscope rules) or the impact (accelerometer rules), the arm's forward swing (gyroscope) or its
-   forward turn (accelerometer). An anchor is a local maximum of ``sign × signal`` that reaches the rule's
+   (gyroscope rules) or its terminal-swing deceleration (accelerometer rules), the arm's forward swing
+   (gyroscope) or its forward turn (accelerometer). An anchor is a local maximum of ``sign × signal`` that reaches the rule's
    minimum and is the largest value from ``anchor_before_s`` before it to ``anchor_after_s`` after it, within
    its own segment (earlier samples must be strictly lower, later ones lower or equal).
 2. **Records.** Each anchor, with the anchor before it when the two lie 0.4–1.0 s apart in one segment,
@@ -31,24 +31,14 @@ from .config import DetectorConfig
 
 
 class RuleSet(str, Enum):
-    """Which rules found an event (the ``source`` column of the events CSV)."""
+    """Which rules found an event (the ``source`` column of the events CSV; ``model.event_unit`` gives the
+    unit of its amplitude)."""
 
     GYRO = "gyro"
     ACCEL = "accel"
 
     def __str__(self) -> str:
         return self.value
-
-
-#: unit of each event's amplitude, per rule set
-UNITS = {
-    (RuleSet.GYRO, EventKind.CONTACT): "g", (RuleSet.GYRO, EventKind.PUSH): "deg/s",
-    (RuleSet.GYRO, EventKind.SWING): "deg/s", (RuleSet.GYRO, EventKind.ARM_FWD): "deg/s",
-    (RuleSet.GYRO, EventKind.ARM_BACK): "deg/s",
-    (RuleSet.ACCEL, EventKind.CONTACT): "g", (RuleSet.ACCEL, EventKind.PUSH): "g",
-    (RuleSet.ACCEL, EventKind.SWING): "g", (RuleSet.ACCEL, EventKind.ARM_FWD): "g",
-    (RuleSet.ACCEL, EventKind.ARM_BACK): "g",
-}
 
 
 def choose(cfg: DetectorConfig, has_gyro: bool) -> RuleSet:
