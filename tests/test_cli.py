@@ -173,3 +173,31 @@ def test_analyze_rules_gyro_accel_and_auto(tmp_path, session_csv):
     assert not (tmp_path / "g.csv").exists()
     r = run("analyze", no_gyro, "--events", tmp_path / "a.csv", "--steps", tmp_path / "a_s.csv")
     assert r.returncode == 0 and {e.source for e in read_events_csv(tmp_path / "a.csv")} == {"accel"}
+
+
+@pytest.mark.parametrize("args", [
+    ("live", "--virtual", "--seconds", "0"),
+    ("record", "--virtual", "--seconds", "nan", "--out", "{tmp}/x.stridesync"),
+    ("demo", "--seconds", "-3"),
+    ("scan", "--virtual", "--seconds", "inf"),
+    ("record", "--virtual", "--seconds", "5", "--lap-every", "-1", "--out", "{tmp}/y.stridesync"),
+])
+def test_durations_must_be_positive_and_finite(tmp_path, args):
+    """A zero, negative, infinite or NaN duration is a usage error: one line, exit 2, no session written
+    (it used to record and report a 0-step session, or 400 laps at negative times)."""
+    r = run(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "positive number of seconds" in r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_truth_dir_that_cannot_be_a_folder_is_one_line(tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for args in (("simulate", tmp_path / "s.csv", "--seconds", 10, "--truth-dir", a_file),
+                 ("simulate", tmp_path / "s.csv", "--seconds", 10, "--truth-dir", "/proc/no/such/dir"),
+                 ("live", "--virtual", "--seconds", 5, "--truth-dir", a_file)):
+        r = run(*args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "--truth-dir" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "s.csv").exists()

@@ -24,6 +24,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"stridesync {self.prog.split()[-1]}: error: {message}\n" if " " in self.prog else f"stridesync: error: {message}\n")
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite duration above 0 s (``--seconds 0``, ``-5`` or ``nan`` is a usage error)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return v
+
+
+def _truth_dir(path: Path) -> None:
+    """Create the ground-truth folder, or say in one line why it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise StrideSyncError(f"--truth-dir {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StrideSyncError(f"--truth-dir {path}: cannot create it ({exc.strerror or exc})") from None
+
+
 def _fmt(v: float | None, spec: str = ".0f", unit: str = "") -> str:
     return "  —" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:{spec}}{unit}"
 
@@ -131,7 +152,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     outputs = [args.output]
     if args.truth_dir:
-        args.truth_dir.mkdir(parents=True, exist_ok=True)
+        _truth_dir(args.truth_dir)
         outputs += [args.truth_dir / "events.csv", args.truth_dir / "steps.csv"]
     check_writable(outputs)
     params = _sim_params(args)
@@ -197,7 +218,7 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     if truth_dir:
         if not args.virtual:
             raise StrideSyncError("--truth-dir needs --virtual: only simulated sensors have a ground truth")
-        truth_dir.mkdir(parents=True, exist_ok=True)
+        _truth_dir(truth_dir)
         outputs += [truth_dir / "events.csv", truth_dir / "steps.csv"]
     from .io import check_writable
     check_writable(outputs)
@@ -593,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="four virtual sensors streamed over a virtual BLE radio, analysed live")
-    d.add_argument("--seconds", type=float, default=30.0, help="how long to stream")
+    d.add_argument("--seconds", type=positive_seconds, default=30.0, help="how long to stream")
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=cmd_demo)
 
@@ -601,21 +622,21 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio (the default without --roster)")
     db.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting (real sensors)")
     db.add_argument("--replay", type=Path, metavar="FILE", help="replay a session file (or a wide samples CSV)")
-    db.add_argument("--seconds", type=float, default=3600.0, help="longest live session, s")
+    db.add_argument("--seconds", type=positive_seconds, default=3600.0, help="longest live session, s")
     db.add_argument("--seed", type=int, default=1)
     db.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window (with --quit-after)")
     db.add_argument("--quit-after", type=float, metavar="S", help="take the screenshot and quit after S seconds")
     db.set_defaults(func=cmd_dashboard)
 
     sc = sub.add_parser("scan", help="list StrideSync sensors in range")
-    sc.add_argument("--seconds", type=float, default=5.0, help="how long to scan")
+    sc.add_argument("--seconds", type=positive_seconds, default=5.0, help="how long to scan")
     sc.add_argument("--virtual", action="store_true", help="scan a virtual radio with four simulated sensors")
     sc.set_defaults(func=cmd_scan)
 
     lv = sub.add_parser("live", help="live monitoring in the terminal")
     lv.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
     lv.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
-    lv.add_argument("--seconds", type=float, default=60.0, help="how long to stream")
+    lv.add_argument("--seconds", type=positive_seconds, default=60.0, help="how long to stream")
     lv.add_argument("--events", type=Path, help="events CSV to write at the end")
     lv.add_argument("--steps", type=Path, help="steps CSV to write at the end")
     lv.add_argument("--health", type=Path, help="sensor health JSON to write at the end")
@@ -629,11 +650,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "the last second).")
     rc.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
     rc.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
-    rc.add_argument("--seconds", type=float, default=60.0, help="how long to record")
+    rc.add_argument("--seconds", type=positive_seconds, default=60.0, help="how long to record")
     rc.add_argument("--athlete", help="athlete's name (default: the roster's)")
     rc.add_argument("--notes", help="free-text notes stored with the session")
     rc.add_argument("--tags", help="comma-separated tags, e.g. 'track,intervals'")
-    rc.add_argument("--lap-every", type=float, metavar="S", help="mark a lap every S seconds")
+    rc.add_argument("--lap-every", type=positive_seconds, metavar="S", help="mark a lap every S seconds")
     rc.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     rc.add_argument("--out", type=Path, required=True, help="session file to create (.stridesync); never overwritten")
     rc.set_defaults(func=cmd_record)
