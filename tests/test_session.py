@@ -398,3 +398,31 @@ def test_a_session_from_contract_version_1_replays_exports_and_reports_with_the_
     with Session.open(path) as s:
         data = report_data_from_session(s)
     assert "contract v1" in data.provenance["analyser"] and len(data.steps) == len(res.steps)
+
+
+def test_a_damaged_cached_summary_costs_its_results_not_the_listing(live, tmp_path, capsys):
+    """A session whose stored summary is not valid JSON (#11 item 4): ``sessions`` still lists it (and every
+    other file), and ``export`` and ``report`` recompute its results from the inputs and say why."""
+    import shutil
+
+    from stridesync.cli import main
+    src, res = live
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    good, bad = folder / "good.stridesync", folder / "bad.stridesync"
+    shutil.copy(src, good)
+    shutil.copy(src, bad)
+    con = sqlite3.connect(bad)
+    con.execute("UPDATE summary SET json = '{not json' WHERE source = 'live'")
+    con.commit()
+    con.close()
+    assert main(["sessions", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "good.stridesync" in out and "bad.stridesync" in out
+    assert main(["export", str(bad), "--steps", str(tmp_path / "s.csv"), "--summary", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "recomputed" in out and "damaged" in out
+    import json as _json
+    assert _json.loads((tmp_path / "s.json").read_text())["n_steps"] == len(res.analyzer.core.steps_)
+    assert main(["report", str(bad), "--out", str(tmp_path / "r.html")]) == 0
+    assert "cached results are damaged" in (tmp_path / "r.html").read_text()

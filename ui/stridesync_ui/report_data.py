@@ -228,9 +228,8 @@ def report_data_from_session(session, source: str = "live", on_progress=None) ->
         res = session_results(session, on_progress=on_progress)
         events, steps, summary = res.events, res.steps, res.summary
         health_rows = res.health or health_rows  # the replay's own loss and clock figures
-        analyser = ("real-time core, recomputed from the recorded inputs with the current rules (the session was "
-                    "analysed under measurement contract v1)" if getattr(session, "results_outdated", False) else
-                    "real-time core, recomputed from the recorded inputs (the recording did not end cleanly)")
+        from stridesync.session.export import recompute_reason
+        analyser = f"real-time core, recomputed from the recorded inputs ({recompute_reason(session)})"
     if summary is None:
         raise InputFormatError(f"{getattr(session, 'path', 'session')}: no analysed results ({source}) in this session")
     residual: dict[str, float] = {}

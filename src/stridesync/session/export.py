@@ -56,6 +56,15 @@ def session_summary(session: Session, summary: dict) -> dict:
     return out
 
 
+def recompute_reason(session: Session) -> str:
+    """Why a session's cached results cannot be used (the caller recomputes them)."""
+    if getattr(session, "results_outdated", False):
+        return "it was analysed under measurement contract v1 (recomputed with the current rules)"
+    if getattr(session, "complete", False):
+        return "its cached results are damaged"
+    return "the recording did not end cleanly"
+
+
 def session_results(session: Session, *, recompute: bool = False,
                     on_progress: Callable[[float], None] | None = None) -> ExportResult:
     """Events (time order), steps and summary: cached live ones, or recomputed by a replay."""
@@ -63,9 +72,7 @@ def session_results(session: Session, *, recompute: bool = False,
     if not recompute and session.has_results("live"):
         return ExportResult(_sorted(session.events("live")), session.steps("live"), session.summary("live") or {}, "live")
     if not recompute:
-        note = ("it was analysed under measurement contract v1, so its results were recomputed with the current rules"
-                if getattr(session, "results_outdated", False)
-                else "the recording did not end cleanly, so its results were recomputed from the raw inputs")
+        note = f"{recompute_reason(session)}, so its results were recomputed from the raw inputs"
     r = replay(session, speed=None, on_progress=on_progress)
     health = [h.as_dict() for h in r.analyzer.health()] if hasattr(r.analyzer, "sensors") else None
     return ExportResult(_sorted(r.events), r.steps, r.summary, "recompute", note, health)

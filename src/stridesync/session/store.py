@@ -472,9 +472,9 @@ class Session:
         return self.schema_version < FIRST_V2_SCHEMA
 
     def has_results(self, source: str = "live") -> bool:
-        if self.results_outdated:
-            return False
-        return bool(self._query("SELECT 1 FROM summary WHERE source = ?", (source,)))
+        """Usable cached results of ``source``: none for a v1 file, nor when the stored summary is damaged
+        (not valid JSON): those are recomputed from the inputs, which are the record."""
+        return self.summary(source) is not None
 
     def events(self, source: str = "live") -> list[Event]:
         """Cached events in emission order (as the analyser's ``events_``)."""
@@ -494,4 +494,11 @@ class Session:
         if self.results_outdated:
             return None
         rows = self._query("SELECT json FROM summary WHERE source = ?", (source,))
-        return json.loads(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        try:
+            out = json.loads(rows[0][0])
+        except (TypeError, ValueError):
+            log.warning("%s: the cached %s summary is damaged; its results will be recomputed", self.path, source)
+            return None
+        return out if isinstance(out, dict) else None
