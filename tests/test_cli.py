@@ -201,3 +201,24 @@ def test_truth_dir_that_cannot_be_a_folder_is_one_line(tmp_path):
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "--truth-dir" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("dt, acc, expect", [
+    (1.0, (1.0, 0.0, 0.0), "sampled at 1 Hz"),                    # an import with the time unit wrong: crashed the core
+    (0.05, (1.0, 0.0, 0.0), "sampled at 20 Hz"),                  # a 20 Hz sensor: analysed into nonsense
+    (5.0, (1.0, 0.0, 0.0), "look like milliseconds"),             # 200 Hz with times in ms read as s
+    (0.005, (9.81, 0.0, 0.0), "gravity in m/s²"),                 # m/s² read as g
+])
+def test_implausible_rates_and_units_are_named_not_analysed(tmp_path, dt, acc, expect):
+    """#11 items 1 and 5: one line naming the likely mistake, exit 2, nothing written (analyze and import)."""
+    from stridesync.model import Role, RoleSamples
+    t = np.arange(2000) * dt
+    a = np.tile(acc, (2000, 1)) + np.random.default_rng(1).normal(0, 0.02, (2000, 3))
+    write_wide_csv(tmp_path / "in.csv", {Role.LEFT_SHIN: RoleSamples(Role.LEFT_SHIN, t, a)})
+    for args in (("analyze", tmp_path / "in.csv", "--events", tmp_path / "e.csv", "--steps", tmp_path / "s.csv"),
+                 ("analyze", tmp_path / "in.csv", "--events", tmp_path / "e.csv", "--steps", tmp_path / "s.csv", "--reference"),
+                 ("import", tmp_path / "in.csv", "--out", tmp_path / "x.stridesync")):
+        r = run(*args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert expect in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

@@ -81,8 +81,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     outputs = [p for p in (args.events, args.steps, args.summary) if p]
     check_writable(outputs)
+    from .io.plausible import check_recording
     cfg = DetectorConfig(target_model=args.target, rules=args.rules)
     recording = read_wide_csv(args.input)
+    check_recording(recording, str(args.input))
     if args.rules == "gyro":
         missing = [r.value for r, s in recording.items() if s.gyro_dps is None]
         if missing:

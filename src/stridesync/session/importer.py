@@ -203,10 +203,13 @@ def import_csv(path: str | os.PathLike, out: str | os.PathLike, *, mapping: Colu
     check_writable([out])
     cfg = config or DetectorConfig()
     rec = read_wide_csv(path) if mapping is None else read_mapped_csv(path, mapping)
+    from ..io.plausible import check_recording
+    check_recording(rec, os.fspath(path))
     t0 = min(float(s.time_s[0]) for s in rec.values())
     t1 = max(float(s.time_s[-1]) for s in rec.values())
     res, _ = run_realtime(rec, config=cfg, on_block=(lambda t, e, s: on_progress(min(t, t1) - t0, t1 - t0)) if on_progress else None)
-    sensors = [SensorInfo(f"import:{role.value}", role, s.sample_rate_hz) for role, s in rec.items()]
+    sensors = [SensorInfo(f"import:{role.value}", role, s.sample_rate_hz,
+                          gyro_range_dps=2000 if s.gyro_dps is not None else 0) for role, s in rec.items()]
     meta = {"athlete": athlete, "notes": notes, "tags": list(tags), "source": "import",
             "imported_from": os.path.basename(os.fspath(path)),
             "mapping": None if mapping is None else {
