@@ -222,3 +222,21 @@ def test_implausible_rates_and_units_are_named_not_analysed(tmp_path, dt, acc, e
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert expect in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_record_exits_non_zero_when_the_disk_fills(tmp_path):
+    """#11 item 14: the live session goes on when the disk fills, but the exit code says the requested file
+    is incomplete (it used to exit 0)."""
+    import resource
+    import signal as _signal
+
+    def small_disk():  # a 300 kB disk for the child: writes beyond fail with EFBIG
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    out = tmp_path / "full.stridesync"
+    r = subprocess.run([*EXE, "record", "--virtual", "--seconds", "15", "--out", str(out)], capture_output=True,
+                       text=True, timeout=300, preexec_fn=small_disk)
+    assert r.returncode == 1, (r.returncode, r.stderr[-500:])
+    assert "recording stopped early" in r.stdout and "incomplete" in r.stderr
+    assert "session:" in r.stdout  # the live session itself went on to its end

@@ -271,8 +271,7 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
           f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
     print(f"weak link: {wl['text'] if wl else '—'}")
     _write_live_outputs(args, res, outputs)
-    _report_recording(res)
-    return 0
+    return _report_recording(res)
 
 
 def _write_live_outputs(args, res, outputs) -> None:
@@ -400,14 +399,18 @@ def _record_options(args: argparse.Namespace) -> dict:
             "lap_every_s": args.lap_every, "on_record_error": on_error}
 
 
-def _report_recording(res) -> None:
+def _report_recording(res) -> int:
+    """Say what was recorded; the exit code: 1 when the recording stopped early (the file is incomplete:
+    the live session went on, but the session file does not hold all of it), else 0."""
     rec = getattr(res, "recorder", None)
     if rec is None:
-        return
+        return 0
     if rec.error:
         print(f"recording stopped early: {rec.error}")
-    else:
-        print(f"recorded {rec.written} inputs to {rec.path}")
+        print(f"stridesync record: {rec.path} is incomplete: it holds the session up to the error", file=sys.stderr)
+        return 1
+    print(f"recorded {rec.written} inputs to {rec.path}")
+    return 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
