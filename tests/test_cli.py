@@ -240,3 +240,15 @@ def test_record_exits_non_zero_when_the_disk_fills(tmp_path):
     assert r.returncode == 1, (r.returncode, r.stderr[-500:])
     assert "recording stopped early" in r.stdout and "incomplete" in r.stderr
     assert "session:" in r.stdout  # the live session itself went on to its end
+
+
+def test_automatic_laps_do_not_start_in_the_last_half_lap(tmp_path):
+    """#11 item 14: ``record --lap-every`` no longer starts a lap that ends empty (or after the session)."""
+    from stridesync.session.store import Session
+    out = tmp_path / "laps.stridesync"
+    r = run("record", "--virtual", "--seconds", 12, "--lap-every", 4, "--out", out)
+    assert r.returncode == 0, r.stderr
+    with Session.open(out) as s:
+        laps = s.laps()
+        assert [m.label for m in laps] == ["lap 1", "lap 2"]
+        assert all(m.t_s <= s.duration_s - 2.0 for m in laps)
