@@ -242,7 +242,7 @@ def test_record_exits_non_zero_when_the_disk_fills(tmp_path):
     assert "session:" in r.stdout  # the live session itself went on to its end
 
 
-def test_automatic_laps_do_not_start_in_the_last_half_lap(tmp_path):
+def test_automatic_laps_do_not_start_in_the_last_quarter_lap(tmp_path):
     """#11 item 14: ``record --lap-every`` no longer starts a lap that ends empty (or after the session)."""
     from stridesync.session.store import Session
     out = tmp_path / "laps.stridesync"
@@ -251,4 +251,4 @@ def test_automatic_laps_do_not_start_in_the_last_half_lap(tmp_path):
     with Session.open(out) as s:
         laps = s.laps()
         assert [m.label for m in laps] == ["lap 1", "lap 2"]
-        assert all(m.t_s <= s.duration_s - 2.0 for m in laps)
+        assert all(m.t_s <= s.duration_s - 1.0 for m in laps)

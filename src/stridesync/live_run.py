@@ -148,8 +148,8 @@ async def run_live(opts: LiveOptions) -> LiveResult:
                 if opts.on_update is not None and (ev or st):
                     opts.on_update(ev, st, analyzer)
                 if recorder is not None and clock() >= next_lap:
-                    # a lap starts at its mark: none in the last half lap (it would end empty, or after the session)
-                    if deadline - next_lap >= 0.5 * opts.lap_every_s:
+                    # a lap starts at its mark: none in the last quarter lap (it would end empty, or after the session)
+                    if deadline - next_lap >= 0.25 * opts.lap_every_s:
                         recorder.lap(next_lap, f"lap {lap_n}")
                         lap_n += 1
                     next_lap += opts.lap_every_s
