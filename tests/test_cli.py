@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -252,3 +253,16 @@ def test_automatic_laps_do_not_start_in_the_last_quarter_lap(tmp_path):
         laps = s.laps()
         assert [m.label for m in laps] == ["lap 1", "lap 2"]
         assert all(m.t_s <= s.duration_s - 1.0 for m in laps)
+
+
+def test_report_takes_the_target_model_asked_for(tmp_path):
+    """#11 item 10: ``report SESSION --target baseline`` used to be ignored (the report said "together")."""
+    sample = os.path.join(os.path.dirname(__file__), "..", "recordings", "sample_run.stridesync")
+    for target in ("baseline", "together"):
+        r = run("report", sample, "--out", tmp_path / f"{target}.html", "--target", target)
+        assert r.returncode == 0, r.stderr
+    base, tog = ((tmp_path / f"{t}.html").read_text() for t in ("baseline", "together"))
+    assert "target model: baseline" in base and "target model: together" in tog
+    score = {t: float(re.search(r'data-key="sync_score" data-value="([^"]+)"', h).group(1))
+             for t, h in (("baseline", base), ("together", tog))}
+    assert score["baseline"] > score["together"] + 10  # the runner's own pattern is closer to itself

@@ -541,6 +541,24 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- report
+def _rescored(data, target_model: str) -> dict:
+    """The steps, summary and provenance of report data under another target model: the lags are the
+    session's; the targets, scores and weak link follow the model asked for (MEASUREMENT.md §4)."""
+    import dataclasses
+
+    from .core.config import DetectorConfig
+    from .core.measures import build_steps, summarize
+
+    stored = dict(data.provenance.get("detector_settings") or {})
+    cfg = dataclasses.replace(DetectorConfig.from_dict(stored) if stored else DetectorConfig(), target_model=target_model)
+    events = sorted(data.events, key=lambda e: e.time_s)
+    steps, targets = build_steps(events, cfg)
+    summary = {**data.summary, **summarize(events, steps, targets, cfg)}
+    provenance = {**data.provenance, "target_model": target_model,
+                  "detector_settings": cfg.to_dict()}
+    return {"steps": steps, "summary": summary, "provenance": provenance}
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a session report. SESSION is a session file, or a wide samples CSV (``.csv``, ``.csv.gz``),
     which is analysed with the reference analyser (the judge) and reported like a session."""
@@ -560,7 +578,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .core.reference import analyze
         from .io import read_wide_csv
 
-        cfg = DetectorConfig(target_model=args.target)
+        cfg = DetectorConfig(target_model=args.target or "together")
         recording = read_wide_csv(args.session)
         res = analyze(recording, cfg)
         date = args.date
@@ -581,6 +599,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             data = report_data_from_session(session, on_progress=lambda t: bar.update(t - t0))
             bar.close()
         over = {k: v for k, v in (("athlete", args.athlete), ("date", args.date), ("notes", args.notes)) if v}
+        if args.target and args.target != data.summary.get("target_model"):
+            over.update(_rescored(data, args.target))
         data = dataclasses.replace(data, **over)
     render(data, args.out)
     wl = data.summary.get("weak_link")
@@ -721,8 +741,9 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.add_argument("--athlete", help="athlete name for the header (default: the session's)")
     rpt.add_argument("--date", help="session date for the header (default: the session's, or the CSV file's date)")
     rpt.add_argument("--notes", help="notes shown under the key numbers (default: the session's)")
-    rpt.add_argument("--target", choices=("together", "baseline"), default="together",
-                     help="target model when analysing a CSV (a session keeps its own)")
+    rpt.add_argument("--target", choices=("together", "baseline"), default=None,
+                     help="target model of the report's scores and weak link (default: a session's own, "
+                          "'together' for a CSV)")
     rpt.set_defaults(func=cmd_report)
     return p
 
