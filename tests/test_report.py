@@ -293,3 +293,11 @@ def test_cli_report_from_wide_csv(qapp_module, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 3
     assert not (tmp_path / "m.html").exists() and not (tmp_path / "r.txt").exists()
+
+
+def test_the_report_says_how_the_arms_are_read(full_html):
+    """The arm rule's measured offsets (docs/measurement.md §9) are told to the coach, with the way around
+    them, wherever the report coaches."""
+    text = html.unescape(_section(full_html, "coaching"))
+    assert "read from the forearm" in text and "70\xa0ms later" in text and "30\xa0ms earlier" in text
+    assert "--target baseline" in text
