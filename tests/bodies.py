@@ -571,31 +571,9 @@ def _rbds_sources(subject: str, speed_ms: float) -> dict[str, Path]:
     return out
 
 
-@lru_cache(maxsize=16)
 def _rbds_static(path: Path) -> dict[Side, dict]:
-    """Cluster reference, sensor point and anatomical axes per side from a static trial (as
-    ``realdata._static_reference``, for any runner)."""
-    pts, _ = rd._read_points(path)
-    mean = {}
-    for k, v in pts.items():
-        ok = ~np.all(v == 0.0, axis=1)  # c3d gaps are (0, 0, 0)
-        mean[k] = v[ok].mean(axis=0) if ok.any() else np.full(3, np.nan)
-    out = {}
-    for side, p in _SIDE_PREFIX.items():
-        knee = 0.5 * (mean[f"{p}.Knee"] + mean[f"{p}.Knee.Medial"])
-        ankle = 0.5 * (mean[f"{p}.Ankle"] + mean[f"{p}.Ankle.Medial"])
-        x = knee - ankle
-        x /= np.linalg.norm(x)
-        y = _LAB_FORWARD - (_LAB_FORWARD @ x) * x
-        y /= np.linalg.norm(y)
-        out[side] = {
-            "cluster": np.array([mean[f"{p}.{m}"] for m in _RBDS_CLUSTER]),
-            "sensor": mean[f"{p}.{_RBDS_SENSOR}"],
-            "axes": np.column_stack([x, y, np.cross(x, y)]),
-            "knee": knee,
-            "ankle": ankle,
-        }
-    return out
+    """Cluster reference, sensor point and anatomical axes per side from a runner's static trial."""
+    return rd.static_reference(path)
 
 
 def rbds_static_recording(subject: str) -> Recording:

@@ -326,16 +326,19 @@ def _kabsch(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return R, t
 
 
-@lru_cache(maxsize=1)
-def _static_reference() -> dict[Side, dict]:
-    """Per side: cluster reference, sensor point and anatomical axes (columns x, y, z in lab) from the
-    static trial.
+@lru_cache(maxsize=16)
+def static_reference(path: Path) -> dict[Side, dict]:
+    """Per side: cluster reference, sensor point, knee and ankle centres and anatomical axes (columns x, y, z in
+    lab) from an RBDS static trial (any runner; c3d gaps, stored as (0, 0, 0), are left out of the means).
 
     x = ankle-joint centre → knee-joint centre (midpoints of the lateral/medial epicondyle and malleolus
     markers); y = lab forward (+X) made perpendicular to x; z = x × y (the runner's left, lab −Z).
     """
-    pts, _ = _read_points(require(f"{FUKUCHI}/c3d/RBDS001static.c3d"))
-    mean = {k: v.mean(axis=0) for k, v in pts.items()}
+    pts, _ = _read_points(path)
+    mean = {}
+    for k, v in pts.items():
+        ok = ~np.all(v == 0.0, axis=1)
+        mean[k] = v[ok].mean(axis=0) if ok.any() else np.full(3, np.nan)
     out = {}
     for side, p in _SIDE_PREFIX.items():
         knee = 0.5 * (mean[f"{p}.Knee"] + mean[f"{p}.Knee.Medial"])
@@ -344,13 +347,19 @@ def _static_reference() -> dict[Side, dict]:
         x /= np.linalg.norm(x)
         y = _LAB_FORWARD - (_LAB_FORWARD @ x) * x
         y /= np.linalg.norm(y)
-        z = np.cross(x, y)
         out[side] = {
             "cluster": np.array([mean[f"{p}.{m}"] for m in _CLUSTER]),
             "sensor": mean[f"{p}.{FUKUCHI_SENSOR_MARKER}"],
-            "axes": np.column_stack([x, y, z]),
+            "axes": np.column_stack([x, y, np.cross(x, y)]),
+            "knee": knee,
+            "ankle": ankle,
         }
     return out
+
+
+def _static_reference() -> dict[Side, dict]:
+    """:func:`static_reference` of RBDS001 (the Fukuchi trials)."""
+    return static_reference(require(f"{FUKUCHI}/c3d/RBDS001static.c3d"))
 
 
 def _virtual_shank(
