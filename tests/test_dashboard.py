@@ -461,7 +461,7 @@ def test_session_replay_shows_the_reports_numbers_and_exports_from_the_ui(qtbot,
 
     from stridesync.session.store import Session
     from stridesync_ui.report import report_data_from_session
-    from stridesync_ui.report_text import key_numbers
+    from stridesync.report.text import key_numbers
     from stridesync_ui.snapshot import fmt as dash_fmt
     from stridesync_ui.worker import SessionReplayWorker
 

@@ -18,7 +18,7 @@ from stridesync.io import write_wide_csv  # noqa: E402
 from stridesync.model import Role  # noqa: E402
 
 from stridesync_ui import report as rpt  # noqa: E402
-from stridesync_ui.report_data import report_data_from_simulation  # noqa: E402
+from stridesync.report.data import report_data_from_simulation  # noqa: E402
 
 from .conftest import sim_cached  # noqa: E402
 
@@ -166,7 +166,7 @@ def clipped(qapp_module, tmp_path_factory):
     import numpy as np
 
     from stridesync.core.reference import analyze
-    from stridesync_ui.report_data import report_data_from_analysis
+    from stridesync.report.data import report_data_from_analysis
 
     rec = dict(sim_cached(seed=5, duration_s=60.0, swing_lag_ms=30.0).recording)
     rs = rec[Role.RIGHT_SHIN]

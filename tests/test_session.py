@@ -394,7 +394,7 @@ def test_a_session_from_contract_version_1_replays_exports_and_reports_with_the_
     # simulator, whose accelerations were shaped for version 1's features, not a tibia's: few strides count.)
     events = read_events_csv(tmp_path / "e.csv")
     assert {e.source for e in events} <= {"accel"} and len(events) == len(res.events)
-    from stridesync_ui.report_data import report_data_from_session
+    from stridesync.report.data import report_data_from_session
     with Session.open(path) as s:
         data = report_data_from_session(s)
     assert "contract v1" in data.provenance["analyser"] and len(data.steps) == len(res.steps)

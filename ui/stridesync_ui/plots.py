@@ -19,7 +19,7 @@ from stridesync.model import LAG_NAMES, EventKind, Role
 
 from . import theme
 from .snapshot import TRACE_VIEW_S, DashSnapshot, lag_limb
-from .words import ROLE_NAME
+from stridesync.report.words import ROLE_NAME
 
 pg.setConfigOptions(antialias=False, useOpenGL=False, background=theme.BG, foreground=theme.FG)
 

@@ -19,14 +19,14 @@ from pathlib import Path
 from stridesync.errors import OutputError
 from stridesync.io import atomic_write
 
-from .report_data import (
+from stridesync.report.data import (
     ReportData,
     report_data_from_analysis,
     report_data_from_session,
     report_data_from_simulation,
 )
 from .report_doc import CONTENT_W, Columns, Document, FigureBlock, KeyNumbers, Paragraphs, Section, Table, build_document
-from .report_text import esc
+from stridesync.report.text import esc
 
 __all__ = ["ReportData", "ensure_app", "render", "render_html", "render_pdf", "report_data_from_analysis",
            "report_data_from_session", "report_data_from_simulation"]

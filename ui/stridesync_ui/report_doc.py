@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from stridesync.model import LAG_NAMES, Role
 
-from .report_data import ReportData
+from stridesync.report.data import ReportData
 from .report_plots import Figure, all_figures
-from .report_stats import SENSOR_NAME, all_series, fatigue, lap_rows, missing_reason, phases, trends
-from .report_text import (
+from stridesync.report.stats import SENSOR_NAME, all_series, fatigue, lap_rows, missing_reason, phases, trends
+from stridesync.report.text import (
     NOT_MEASURED,
     NOT_RECORDED,
     TARGET_BAND_PCT,
@@ -32,7 +32,7 @@ from .report_text import (
     rules_text,
     swing_push_words,
 )
-from .words import rule_words
+from stridesync.report.words import rule_words
 
 #: Width of the content column, CSS px at 96 dpi (A4 is 794 px wide; 48 px margins).
 CONTENT_W = 698

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, 
 
 from .report_doc import CONTENT_W, Columns, Document, FigureBlock, KeyNumbers, Paragraphs, Section, Table
 from .report_plots import INK, _font
-from .report_text import NOT_MEASURED, esc
+from stridesync.report.text import NOT_MEASURED, esc
 
 PAGE_W, PAGE_H = 794, 1123
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = (PAGE_W - CONTENT_W) // 2, 50, 66

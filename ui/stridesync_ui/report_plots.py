@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QApplication
 
 from stridesync.model import Role
 
-from .report_data import ReportData
-from .report_stats import LIMB_NAME, LIMBS, Phase, Series, Trends, all_series, missing_reason, series_data
-from .report_text import (NOT_MEASURED, SA_BAND_PCT, TARGET_BAND_PCT, balance_labels, balance_needs, balance_rules,
+from stridesync.report.data import ReportData
+from stridesync.report.stats import LIMB_NAME, LIMBS, Phase, Series, Trends, all_series, missing_reason, series_data
+from stridesync.report.text import (NOT_MEASURED, SA_BAND_PCT, TARGET_BAND_PCT, balance_labels, balance_needs, balance_rules,
                           balance_value)
 
 LIMB_COLOUR = {Role.LEFT_SHIN: "#0072B2", Role.RIGHT_SHIN: "#D55E00",

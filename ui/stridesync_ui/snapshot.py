@@ -22,7 +22,7 @@ import numpy as np
 
 from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
 
-from .words import ROLE_NAME, trace_label
+from stridesync.report.words import ROLE_NAME, trace_label
 
 #: the rolling trace window kept per role, s (the view shows the last TRACE_VIEW_S of it)
 TRACE_KEEP_S = 10.0

@@ -17,7 +17,7 @@ from stridesync.model import LAG_NAMES, Role
 from . import theme
 from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
 from .snapshot import LAG_WORDS, ROLE_WORDS, DashSnapshot, balance_words, fmt, lag_limb, signed_ms, weak_link_words
-from .words import RULE_DETAIL, clipped_sentences, rule_words
+from stridesync.report.words import RULE_DETAIL, clipped_sentences, rule_words
 
 
 def set_text(label: QLabel, text: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from stridesync.core.measures import LIMB_OF_LAG, other_leg_contacts, weak_link
 from stridesync.model import LAG_NAMES, Role, Side, Step
 
-from .report_data import ReportData
+from .data import ReportData
 
 #: Limbs in display order (weak-link sense: a leg's swing, an arm's turnarounds).
 LIMBS = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST)

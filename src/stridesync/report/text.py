@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from stridesync.model import EventKind, Role, Side
 
-from .report_data import ReportData
-from .report_stats import LIMB_NAME, Fatigue, missing_reason
+from .data import ReportData
+from .stats import LIMB_NAME, Fatigue, missing_reason
 from .words import ROLE_NAME, amplitude_label, clipped_sentences, pair_rules, rule_words
 
 NOT_MEASURED = "not measured"
