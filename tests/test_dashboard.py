@@ -25,6 +25,7 @@ from stridesync.model import LAG_NAMES, Role  # noqa: E402
 from stridesync.sim import SimParams, simulate  # noqa: E402
 from stridesync.sources.virtual import LinkModel  # noqa: E402
 from stridesync_ui.app import DashboardWindow  # noqa: E402
+from stridesync.report.weak import weak_link_text  # noqa: E402
 from stridesync_ui.snapshot import (DashSnapshot, SampleRing, SensorWatch, balance_words, fmt,  # noqa: E402
                                     weak_link_words)
 
@@ -54,7 +55,9 @@ def expected(core, *, ended: bool = False) -> dict[str, str]:
     20 steps while running, the whole session (``core.summary()``, what the report shows) once ended."""
     r = core.summary() if ended else core.rolling()
     st = core.steps_[-1]
-    out = {"score": fmt(r["sync_score"]), "score_last": fmt(st.sync_score), "weak": weak_link_words(r),
+    weak_steps = core.steps_ if ended else core.steps_[-core.config.window_steps:]
+    out = {"score": fmt(r["sync_score"]), "score_last": fmt(st.sync_score),
+           "weak": weak_link_text(weak_steps, core.targets_ms or {}),
            "cadence": fmt(r["cadence_spm"]), "stride": fmt(r["stride_time_s"] * 1000.0),
            "contact": fmt(r["contact_time_s"] * 1000.0), "flight": fmt(r["flight_time_s"] * 1000.0),
            "contact_cv": f"CV {fmt(r['contact_time_cv_pct'], '.1f', ' %')}",
@@ -402,7 +405,7 @@ def test_snapshot_is_immutable_and_empty_values_are_dashes():
     assert fmt(None) == "—" and fmt(float("nan")) == "—" and fmt(0.0) == "0"
     assert balance_words(None, "contact time") == "contact time: —"
     assert balance_words(2.0, "contact time") == "contact time: right longer (+2.0 %)"
-    assert weak_link_words({}) == "—"
+    assert weak_link_words(snap) == "—"
 
 
 def test_importing_the_core_and_the_launcher_leaves_qt_unloaded():

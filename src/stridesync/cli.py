@@ -171,14 +171,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- live
-_LIMB_SHORT = {"left_shin": "L swing", "right_shin": "R swing", "left_wrist": "L arm", "right_wrist": "R arm"}
-
-
-def _weak_short(wl: dict | None) -> str:
-    """The weak link in a few characters: 'R swing +29'."""
-    if not wl:
-        return "—"
-    return f"{_LIMB_SHORT.get(wl['limb'], wl['limb'])} {wl['mean_dev_ms']:+.0f}"
+def _weak_short(core) -> str:
+    """The live weak link of a core in a few characters: 'R swing +29', 'both legs -28' (stridesync.report.weak:
+    "both" when the two sides differ by less than their noise)."""
+    from .report.weak import column, window_weak_link
+    return column(window_weak_link(core))
 
 
 def _step_line(s, weak: str | None = None) -> str:
@@ -228,17 +225,18 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     print(STEP_LEGEND)
     print(STEP_HEADER)
     state = {"n": 0, "last_health": 0.0}
+    from .report.weak import session_weak_link, window_weak_link
+    from .report.weak import words as weak_words
 
     def on_update(events, steps, analyzer):
-        weak = _weak_short(analyzer.core.rolling().get("weak_link")) if steps else ""
+        weak = _weak_short(analyzer.core) if steps else ""
         for st in steps:
             print(_step_line(st, weak), flush=True)
             state["n"] += 1
             if state["n"] % 10 == 0:
                 r = analyzer.core.rolling()
-                wl = r.get("weak_link")
                 print(f"        last 20 steps: sync {_fmt(r.get('sync_score'))}, cadence {_fmt(r.get('cadence_spm'))}, "
-                      f"weak link: {wl['text'] if wl else '—'}", flush=True)
+                      f"weak link: {weak_words(window_weak_link(analyzer.core))}", flush=True)
         if analyzer.now_s - state["last_health"] >= 5.0:
             state["last_health"] = analyzer.now_s
             for h in analyzer.health():
@@ -266,10 +264,9 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     for h in a.health():
         print(_health_line(h))
     summary = a.core.summary()
-    wl = summary.get("weak_link")
     print(f"session: {summary['n_steps']} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
           f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
-    print(f"weak link: {wl['text'] if wl else '—'}")
+    print(f"weak link: {weak_words(session_weak_link(a.core.steps_, summary))}")
     _write_live_outputs(args, res, outputs)
     return _report_recording(res)
 
@@ -450,9 +447,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         res = r.run()
         bar.close()
     summary = res.summary
-    wl = summary.get("weak_link")
+    from .report.weak import session_weak_link
+    from .report.weak import words as weak_words
     print(f"session: {summary.get('n_steps', len(res.steps))} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
-          f"sync score {_fmt(summary.get('sync_score'))}, weak link: {wl['text'] if wl else '—'}")
+          f"sync score {_fmt(summary.get('sync_score'))}, weak link: {weak_words(session_weak_link(res.steps, summary))}")
     print(f"replayed {res.data_s:.1f} s of data in {res.wall_s:.2f} s")
     return 0
 
@@ -603,9 +601,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             over.update(_rescored(data, args.target))
         data = dataclasses.replace(data, **over)
     render(data, args.out)
-    wl = data.summary.get("weak_link")
+    from .report.weak import session_weak_link
+    from .report.weak import words as weak_words
     print(f"wrote {args.out}: {len(data.steps)} steps, sync score {_fmt(data.summary.get('sync_score'))}, "
-          f"weak link: {wl['text'] if wl else '—'}")
+          f"weak link: {weak_words(session_weak_link(data.steps, data.summary))}")
     return 0
 
 

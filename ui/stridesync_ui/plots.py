@@ -19,7 +19,7 @@ from stridesync.model import LAG_NAMES, EventKind, Role
 
 from . import theme
 from .snapshot import TRACE_VIEW_S, DashSnapshot, lag_limb
-from stridesync.report.words import ROLE_NAME
+from stridesync.report.words import ROLE_NAME, TARGET_BAND_PCT
 
 pg.setConfigOptions(antialias=False, useOpenGL=False, background=theme.BG, foreground=theme.FG)
 
@@ -203,10 +203,11 @@ class TrendWidget(QWidget):
 
 
 class LagBars(QWidget):
-    """The last step's three lags on a ±25 % of stride scale, with the target band (target ± 5 % of stride)."""
+    """The last step's three lags on a ±25 % of stride scale, with the target band (target ± TARGET_BAND_PCT %
+    of stride, the one band of every view: docs/measurement.md §6)."""
 
     SCALE_PCT = 25.0
-    BAND_PCT = 5.0
+    BAND_PCT = TARGET_BAND_PCT
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -160,7 +160,7 @@ def _lap_table(data: ReportData) -> Table | None:
         wl = lap.weak_link
         rows.append([Cell(lap.label), Cell(mmss(lap.start_s), lap.start_s), Cell(mmss(lap.duration_s), lap.duration_s),
                      Cell(str(lap.n_steps), lap.n_steps), _cell(lap.cadence_spm, ".0f"), _cell(lap.sync_score, ".0f"),
-                     Cell(wl["text"] if wl else NOT_MEASURED)])
+                     Cell(wl.text if wl else NOT_MEASURED)])
     if not rows:
         return None
     return Table(["lap", "start", "duration", "steps", "cadence (steps/min)", "sync score", "weak link"], rows,
@@ -287,15 +287,19 @@ def build_document(data: ReportData) -> Document:
         Section("lag-distribution", "Timing of each limb against its target", [
             FigureBlock(figs["lag-distribution"],
                         f"Each ridge is the distribution of one limb's event (a leg's peak forward swing rate, an arm's "
-                        f"turnaround) relative to the other leg's toe-off, over all steps; the bar spans the middle 50 % of steps and the dot is the median. The dashed line is the "
-                        f"target and the grey band ±{TARGET_BAND_PCT:.1f} % of the mean stride around it. Dashed outlines: "
+                        f"turnaround) relative to the stance leg's toe-off, over all steps: a leg's swing and an arm's back turn "
+                        f"from the other side's push, an arm's forward turn from its own side's push. The bar spans the "
+                        f"middle 50 % of steps and the dot is the median. The dashed line is the "
+                        f"target and the grey band ±{TARGET_BAND_PCT:.0f} % of the mean stride around it. Dashed outlines: "
                         f"an arm's back turnaround. The axis shows the central 95 % of all lags; a count at a row's end (‹ n, n ›) "
                         f"gives that limb's steps beyond it, which still count in its bar and dot."),
             _lag_table(data)]),
         Section("timing-trend", "Timing and sync over the session", [
             FigureBlock(figs["timing-trend"],
-                        "Shaded at both ends: the first and last stretches compared in the text. Each limb's line pools "
-                        "its lags as the weak link does (a leg's swing; an arm's forward and back turnarounds)."
+                        "Shaded at both ends: the first and last stretches compared in the text. One line per lag "
+                        "that the weak link uses: each leg's swing, each arm's forward turn (solid) and back turn "
+                        f"(dashed), so an arm's two turns can drift apart visibly. Grey: the ±{TARGET_BAND_PCT:.0f} % "
+                        "target band. Sync score: the median per bin, its band the middle 50 % of steps."
                         if window else "")]),
         Section("cadence-trend", "Cadence over the session", [FigureBlock(figs["cadence-trend"])]),
         Section("phase-wheel", "Where each limb peaks within the stride", [

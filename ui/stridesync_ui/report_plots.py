@@ -160,6 +160,43 @@ def _band(p: pg.PlotItem, x0, x1, y0, y1, colour=BAND) -> None:
     p.addItem(item)
 
 
+def _fill_between(p: pg.PlotItem, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, colour) -> int:
+    """Shade between two curves, one polygon per run of finite bins (a plain path item in data
+    coordinates: pyqtgraph's FillBetweenItem is not painted when a figure is exported). Returns the polygons."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QPainterPath, QPolygonF
+
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    n = 0
+    k = 0
+    while k < len(x):
+        if not ok[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(x) and ok[j + 1]:
+            j += 1
+        xs = x[k:j + 1]
+        if j == k:  # a lone bin: a thin bar a tenth of the bin spacing wide
+            half = 0.05 * (float(np.median(np.diff(x))) if len(x) > 1 else 1.0)
+            xs_lo, xs_hi = np.array([xs[0] - half, xs[0] + half]), np.array([xs[0] + half, xs[0] - half])
+            ys_lo, ys_hi = np.repeat(lo[k], 2), np.repeat(hi[k], 2)
+        else:
+            xs_lo, xs_hi, ys_lo, ys_hi = xs, xs[::-1], lo[k:j + 1], hi[k:j + 1][::-1]
+        poly = QPolygonF([QPointF(float(a), float(b)) for a, b in zip(np.r_[xs_lo, xs_hi], np.r_[ys_lo, ys_hi])])
+        path = QPainterPath()
+        path.addPolygon(poly)
+        path.closeSubpath()
+        item = pg.QtWidgets.QGraphicsPathItem(path)
+        item.setPen(pg.mkPen(None))
+        item.setBrush(pg.mkBrush(colour))
+        item.setZValue(-15)
+        p.addItem(item)
+        n += 1
+        k = j + 1
+    return n
+
+
 def _mean_stride_ms(data: ReportData) -> float:
     v = data.summary.get("stride_time_s")
     return 1000.0 * v if v else 700.0
@@ -170,7 +207,7 @@ def lag_distribution_figure(data: ReportData, width_px: int = 700, height_px: in
     """Ridges: one histogram per limb series, with its median, middle 50 % and target band."""
     fig = Figure(width_px, height_px, "Lag of each limb's event from toe-off")
     p = fig.add_plot(0, 0, title="Each limb's event vs toe-off: look for ridges inside the grey band",
-                     x_label="lag from the other leg's toe-off (ms)   ← early · late →")
+                     x_label="lag from the stance leg's toe-off (ms)   ← early · late →")
     targets = dict(data.summary.get("targets_ms") or {})
     sd = series_data(data.steps, targets)
     stride_ms = _mean_stride_ms(data)
@@ -235,7 +272,7 @@ def timing_trend_figure(data: ReportData, tr: Trends | None, fatigue_window_min=
     """Per-bin medians of each limb's lag − target, and of the sync score."""
     fig = Figure(width_px, height_px, "Timing over the session")
     unit = f"{tr.bin_s:.0f} s" if tr else ""
-    p1 = fig.add_plot(0, 0, title=f"Lag − target per limb (median per {unit}): lines leaving the band = losing sync",
+    p1 = fig.add_plot(0, 0, title=f"Lag − target per limb event (median per {unit}): leaving the band = losing sync",
                       y_label="lag − target (ms)")
     p2 = fig.add_plot(1, 0, title=f"Sync score (median per {unit}; band: middle 50 % of steps): falling = drifting apart",
                       x_label="time from session start (min)", y_label="sync score")
@@ -250,24 +287,22 @@ def timing_trend_figure(data: ReportData, tr: Trends | None, fatigue_window_min=
     _band(p1, x0, x1, -band_ms, band_ms)
     p1.addItem(pg.InfiniteLine(pos=0, angle=0, pen=_pen(INK, 1.0, dash=True)))
     any_limb = False
-    for r in LIMBS:
-        v = tr.limb_dev_ms[r]
+    for se, v in tr.series_dev_ms.items():
         if np.isfinite(v).sum() == 0:
             continue
         any_limb = True
-        p1.plot(tr.t_min, v, pen=_pen(LIMB_COLOUR[r], 1.0), symbol="o", symbolSize=5, connect="finite",
-                symbolBrush=_qcolor(LIMB_COLOUR[r]), symbolPen=None)
+        colour = LIMB_COLOUR[se.role]
+        p1.plot(tr.t_min, v, pen=_pen(colour, 1.0, dash=se.lag == "contra_arm_lag"), connect="finite",
+                symbol="o" if se.lag != "contra_arm_lag" else "s", symbolSize=5,
+                symbolBrush=_qcolor(colour) if se.lag != "contra_arm_lag" else pg.mkBrush("w"),
+                symbolPen=None if se.lag != "contra_arm_lag" else pg.mkPen(_qcolor(colour)))
     if not any_limb:
         _note(p1, (x0 + x1) / 2, 0, f"{NOT_MEASURED} — no paired limb peaks")
     _windows(p1, fatigue_window_min)
     q1, q3 = tr.score_q
     ok = np.isfinite(q1) & np.isfinite(q3)
     if ok.any():
-        c1 = pg.PlotDataItem(tr.t_min[ok], q1[ok], pen=None)
-        c3 = pg.PlotDataItem(tr.t_min[ok], q3[ok], pen=None)
-        p2.addItem(c1)
-        p2.addItem(c3)
-        p2.addItem(pg.FillBetweenItem(c1, c3, brush=pg.mkBrush(_qcolor(SCORE_COLOUR, 50))))
+        _fill_between(p2, tr.t_min, q1, q3, _qcolor(SCORE_COLOUR, 60))
         p2.plot(tr.t_min, tr.score, pen=_pen(SCORE_COLOUR, 1.0), symbol="o", symbolSize=5, connect="finite",
                 symbolBrush=_qcolor(SCORE_COLOUR), symbolPen=None)
     else:
@@ -284,7 +319,7 @@ def timing_trend_figure(data: ReportData, tr: Trends | None, fatigue_window_min=
 def _limb_legend(tr: Trends) -> str:
     cells = []
     for r in LIMBS:
-        have = np.isfinite(tr.limb_dev_ms[r]).any()
+        have = any(np.isfinite(v).any() for se, v in tr.series_dev_ms.items() if se.role is r)
         cells.append(f'<span style="color:{LIMB_COLOUR[r]}; font-size:11pt">━</span>'
                      f'<span style="color:{INK if have else GREY}; font-size:8pt"> {LIMB_NAME[r]}'
                      f'{"" if have else " (" + NOT_MEASURED + ")"}</span>')

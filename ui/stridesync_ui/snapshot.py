@@ -22,6 +22,7 @@ import numpy as np
 
 from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
 
+from stridesync.report.weak import weak_link_text
 from stridesync.report.words import ROLE_NAME, trace_label
 
 #: the rolling trace window kept per role, s (the view shows the last TRACE_VIEW_S of it)
@@ -106,6 +107,8 @@ class DashSnapshot:
     trace_labels: Mapping[Role, str] = field(default_factory=lambda: MappingProxyType({}))
     #: counted strides per shin whose swing peak reached the gyroscope's full scale (their swing is not reported)
     clipped_swing_peaks: Mapping[Role, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: the weak link in words (last 20 steps, or the whole session once ended), as the terminal and report say it
+    weak_link: str = "—"
     position_s: float | None = None        # replay: where playback is
     duration_s: float | None = None        # replay: session length
     speed: float = 1.0
@@ -218,8 +221,9 @@ class SnapshotBuilder:
         self.core = None
         self.seq = 0
         self._stats_key: tuple | None = None
-        self._stats: tuple = (MappingProxyType({}), ())
+        self._stats: tuple = (MappingProxyType({}), (), "—")
         self._summary_key: tuple | None = None
+        self._session_weak = "—"
         self._summary: Mapping[str, Any] | None = None
 
     def restart(self, core) -> None:
@@ -262,7 +266,8 @@ class SnapshotBuilder:
             self._stats_key = key
             rolling = core.rolling()
             trend = tuple((s.time_s, s.sync_score) for s in core.steps_[-TREND_STEPS:] if s.sync_score is not None)
-            self._stats = (MappingProxyType(rolling), trend)
+            weak = weak_link_text(core.steps_[-core.config.window_steps:], core.targets_ms or {})
+            self._stats = (MappingProxyType(rolling), trend, weak)
         return self._stats
 
     def _session_summary(self, core) -> Mapping[str, Any]:
@@ -270,6 +275,7 @@ class SnapshotBuilder:
         if key != self._summary_key:
             self._summary_key = key
             self._summary = MappingProxyType(core.summary())
+            self._session_weak = weak_link_text(core.steps_, core.targets_ms or {})
         return self._summary
 
     def build(self, core, now_s: float, *, health=(), ages_s: Mapping[str, float | None] | None = None,
@@ -287,7 +293,10 @@ class SnapshotBuilder:
             elif e.time_s < view_end - EVENTS_KEEP_S - 5.0:
                 break
         events.sort(key=lambda e: e.time_s)
-        rolling, trend = self._statistics(core)
+        rolling, trend, weak = self._statistics(core)
+        session_summary = self._session_summary(core) if ended else None
+        if ended:
+            weak = self._session_weak
         rows, alerts, notices = [], [], []
         for h in health:
             row, alert, notice = self.watch.row(h, (ages_s or {}).get(h.key), now_s, ended=ended)
@@ -303,7 +312,7 @@ class SnapshotBuilder:
             rolling=rolling, targets_ms=MappingProxyType(dict(core.targets_ms or {})),
             target_model=core.config.target_model, score_trend=trend, recent_steps=tuple(steps[-20:]),
             sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message,
-            session_summary=self._session_summary(core) if ended else None, rule_sets=self.rule_sets,
+            session_summary=session_summary, rule_sets=self.rule_sets, weak_link=weak,
             trace_labels=self.trace_labels, clipped_swing_peaks=MappingProxyType(clipped_swing_peaks(core)), **extra)
 
 
@@ -341,9 +350,10 @@ def lag_limb(name: str, step: Step) -> Role:
     return {"swing_lag": side.other.shin, "ipsi_arm_lag": side.wrist, "contra_arm_lag": side.other.wrist}[name]
 
 
-def weak_link_words(rolling: Mapping[str, Any]) -> str:
-    wl = rolling.get("weak_link") if rolling else None
-    return wl["text"] if wl else "—"
+def weak_link_words(snap: DashSnapshot) -> str:
+    """The weak link as the dashboard shows it: the snapshot's words (stridesync.report.weak), which say
+    "both legs" or "both arms" when the two sides differ by less than their noise."""
+    return snap.weak_link
 
 
 EVENT_KINDS = tuple(EventKind)

@@ -17,7 +17,7 @@ from stridesync.model import LAG_NAMES, Role
 from . import theme
 from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
 from .snapshot import LAG_WORDS, ROLE_WORDS, DashSnapshot, balance_words, fmt, lag_limb, signed_ms, weak_link_words
-from stridesync.report.words import RULE_DETAIL, clipped_sentences, rule_words
+from stridesync.report.words import RULE_DETAIL, TARGET_BAND_PCT, band_words, clipped_sentences, rule_words
 
 
 def set_text(label: QLabel, text: str) -> None:
@@ -208,10 +208,10 @@ class SyncPanel(QWidget):
         lg.setContentsMargins(8, 4, 8, 4)
         lg.setVerticalSpacing(0)
         lg.setHorizontalSpacing(8)  # the value never touches its bar (the minimum widths below fit 1280 px)
-        self.step_caption = label("LAST STEP · lag vs push · band ±5 %", "caption")
+        self.step_caption = label(f"LAST STEP · lag vs push · {band_words()}", "caption")
         self.step_caption.setToolTip("each limb's event after the stance leg's push (toe-off), ms and % of stride: "
                                      "the other leg's peak forward swing rate, the arms' turnarounds; "
-                                     "green band: the target model's target ±5 % of stride")
+                                     f"green band: the target model's target ±{TARGET_BAND_PCT:.0f} % of stride")
         lg.addWidget(self.step_caption, 0, 0, 1, 3)  # over the bars too: it never gets cut off
         self.lag_names: dict[str, QLabel] = {}
         self.lag_values: dict[str, QLabel] = {}
@@ -300,7 +300,7 @@ class SyncPanel(QWidget):
         set_text(self.score, fmt(r.get("sync_score")))
         step = snap.last_step
         set_text(self.score_last, fmt(step.sync_score) if step else "—")
-        set_text(self.weak, weak_link_words(r))
+        set_text(self.weak, weak_link_words(snap))
         for name in LAG_NAMES:
             if step is None:
                 set_text(self.lag_values[name], "—")
@@ -310,7 +310,7 @@ class SyncPanel(QWidget):
             limb = lag_limb(name, step)
             set_text(self.lag_names[name], f"{SHORT_LAG[name]} ({ROLE_WORDS[limb].split()[0][0].upper()})")
         stance = f" · {step.stance_side.value} stance" if step else ""
-        set_text(self.step_caption, f"LAST STEP{stance} · lag vs push · band ±5 %")
+        set_text(self.step_caption, f"LAST STEP{stance} · lag vs push · {band_words()}")
         set_text(self.tiles["cadence"], fmt(r.get("cadence_spm")))
         for key, what in (("stride", "stride_time"), ("contact", "contact_time"), ("flight", "flight_time")):
             v = r.get(f"{what}_s")

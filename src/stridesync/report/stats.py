@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stridesync.core.measures import LIMB_OF_LAG, other_leg_contacts, weak_link
+from stridesync.core.measures import LIMB_OF_LAG, other_leg_contacts
 from stridesync.model import LAG_NAMES, Role, Side, Step
 
 from .data import ReportData
+from .weak import WeakLink, weak_link_verdict
 
 #: Limbs in display order (weak-link sense: a leg's swing, an arm's turnarounds).
 LIMBS = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST)
@@ -31,7 +32,9 @@ LAG_EVENT = {"swing_lag": "swing", "ipsi_arm_lag": "forward turn", "contra_arm_l
 
 @dataclass(frozen=True)
 class Series:
-    """One limb's peaks of one kind (e.g. the left leg's swing), measured against the other leg's push."""
+    """One limb's peaks of one kind (e.g. the left leg's swing), measured against the push of the stance leg
+    ``stance``: the other leg's push for a leg's swing and an arm's back turn, the same side's push for an
+    arm's forward turn (docs/measurement.md §5)."""
 
     role: Role
     lag: str
@@ -40,6 +43,16 @@ class Series:
     @property
     def label(self) -> str:
         return f"{LIMB_NAME[self.role].capitalize()} {LAG_EVENT[self.lag]}"
+
+    @property
+    def words(self) -> str:
+        """The series in a sentence: 'the right arm's back turn'."""
+        return f"the {LIMB_NAME[self.role]}'s {LAG_EVENT[self.lag]}"
+
+    @property
+    def push_words(self) -> str:
+        """Whose push the lag is measured from: 'from the left push' (the stance leg's)."""
+        return f"from the {self.stance.value} push"
 
     @property
     def needs(self) -> tuple[Role, ...]:
@@ -93,17 +106,6 @@ def series_data(steps: Sequence[Step], targets: dict) -> dict[Series, SeriesData
     return out
 
 
-def limb_devs(steps: Sequence[Step], targets: dict) -> dict[Role, tuple[np.ndarray, np.ndarray]]:
-    """Per limb: (time_s, lag − target in ms), as the weak link pools them."""
-    acc: dict[Role, list[tuple[float, float]]] = {r: [] for r in LIMBS}
-    for s in steps:
-        for name in LAG_NAMES:
-            v = s.lag_ms(name)
-            if v is not None:
-                acc[LIMB_OF_LAG[name](s.stance_side)].append((s.time_s, v - (targets.get(name) or 0.0)))
-    return {r: (np.array([t for t, _ in v]), np.array([d for _, d in v])) for r, v in acc.items()}
-
-
 # -------------------------------------------------------------------- trends
 def trend_bin_s(span_s: float) -> float:
     """Bin width of the trend plots: 60 s for runs of 8 min or more, else 30 s or 15 s (at least ~8 bins)."""
@@ -117,7 +119,7 @@ def trend_bin_s(span_s: float) -> float:
 class Trends:
     bin_s: float
     t_min: np.ndarray                       # bin centres, minutes from the session start
-    limb_dev_ms: dict[Role, np.ndarray]     # median lag − target per bin (NaN where empty)
+    series_dev_ms: dict[Series, np.ndarray]  # median lag − target per bin, per limb series (NaN where empty)
     score: np.ndarray                       # median sync score per bin
     score_q: tuple[np.ndarray, np.ndarray]  # its 25th and 75th percentiles
     cadence_spm: np.ndarray                 # 120 / mean stride time per bin
@@ -152,10 +154,10 @@ def trends(data: ReportData, min_steps_per_bin: int = 5) -> Trends | None:
     stride = np.array([s.stride_time_s for s in steps])
     targets = dict(data.summary.get("targets_ms") or {})
     limb = {}
-    for r, (tt, dd) in limb_devs(steps, targets).items():
-        m = _binned(tt, dd, edges, np.median)
+    for se, sd in series_data(steps, targets).items():
+        m = _binned(sd.time_s, sd.dev_ms, edges, np.median)
         m[~ok] = np.nan
-        limb[r] = m
+        limb[se] = m
     med = _binned(t, score, edges, np.median)
     q1 = _binned(t, score, edges, lambda x: np.percentile(x, 25))
     q3 = _binned(t, score, edges, lambda x: np.percentile(x, 75))
@@ -167,13 +169,27 @@ def trends(data: ReportData, min_steps_per_bin: int = 5) -> Trends | None:
 
 @dataclass(frozen=True)
 class Fatigue:
-    """First versus last stretch of the run: medians of each limb's lag − target, sync score, cadence."""
+    """First versus last stretch of the run: medians of each lag series' lag − target (one per limb and
+    event, keyed ``"<role>:<lag>"`` as :func:`series_key`), sync score and cadence.
+
+    The weak link pools an arm's forward and back turns; a trend does not: each arm's two turns can drift
+    apart (one steady, one climbing), and one median of the mix would hide that.
+    """
 
     window_s: float
     first: dict[str, float | None]
     last: dict[str, float | None]
     n_first: int
     n_last: int
+
+
+def series_key(se: Series) -> str:
+    """'right_wrist:contra_arm_lag': the key of a limb series in :class:`Fatigue` and :func:`phases`."""
+    return f"{se.role.value}:{se.lag}"
+
+
+#: a series needs this many steps in a stretch for its median to be compared
+FATIGUE_MIN_STEPS = 5
 
 
 def fatigue(data: ReportData) -> Fatigue | None:
@@ -191,8 +207,8 @@ def fatigue(data: ReportData) -> Fatigue | None:
         sc = [s.sync_score for s in sel if s.sync_score is not None]
         out["sync_score"] = float(np.median(sc)) if sc else None
         out["cadence_spm"] = 120.0 / float(np.mean([s.stride_time_s for s in sel])) if sel else None
-        for r, (_, d) in limb_devs(sel, targets).items():
-            out[r.value] = float(np.median(d)) if len(d) >= 5 else None
+        for se, sd in series_data(sel, targets).items():
+            out[series_key(se)] = float(np.median(sd.dev_ms)) if sd.n >= FATIGUE_MIN_STEPS else None
         return out
 
     first = [s for s in steps if s.time_s <= t[0] + window_s]
@@ -235,7 +251,7 @@ def phases(data: ReportData) -> dict[str, Phase]:
         if sd.n >= 2:
             m, sp, r = circular(sd.lag_pct)
             tgt = None if sd.target_ms is None or not mean_stride_ms else 100.0 * sd.target_ms / mean_stride_ms
-            out[f"{se.role.value}:{se.lag}"] = Phase(m, sp, r, sd.n, tgt)
+            out[series_key(se)] = Phase(m, sp, r, sd.n, tgt)
     own = [-100.0 * s.contact_time_s / s.stride_time_s for s in steps if s.contact_time_s is not None]
     if len(own) >= 2:
         out["own_contact"] = Phase(*circular(np.array(own)), len(own))
@@ -254,7 +270,7 @@ class LapRow:
     n_steps: int
     cadence_spm: float | None
     sync_score: float | None
-    weak_link: dict | None
+    weak_link: WeakLink | None
 
     @property
     def duration_s(self) -> float:
@@ -285,5 +301,5 @@ def lap_rows(data: ReportData) -> list[LapRow]:
         rows.append(LapRow(label, a, b, len(sel),
                            120.0 / float(np.mean([s.stride_time_s for s in sel])) if sel else None,
                            float(np.mean(sc)) if sc else None,
-                           weak_link(sel, targets) if sel else None))
+                           weak_link_verdict(sel, targets) if sel else None))
     return rows

@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from stridesync.model import EventKind, Role, Side
 
 from .data import ReportData
-from .stats import LIMB_NAME, Fatigue, missing_reason
-from .words import ROLE_NAME, amplitude_label, clipped_sentences, pair_rules, rule_words
+from .stats import LIMB_NAME, Fatigue, all_series, missing_reason, series_key
+from .weak import WeakLink, weak_link_verdict
+from .words import ROLE_NAME, TARGET_BAND_PCT, amplitude_label, clipped_sentences, pair_rules, rule_words
 
 NOT_MEASURED = "not measured"
 NBSP_PCT = "\u00a0%"  # a percent sign that stays with its number when a line wraps
 NOT_RECORDED = "not recorded"
 #: A symmetry angle beyond this (|SA| in %) is called out in the text and shaded in the balance plot.
 SA_BAND_PCT = 5.0
-#: Target band, ± % of the stride around each target: a limb inside it is "close to its target", and a
-#: step whose limbs are all at its edge scores 75 (the score reaches 0 at 10 %). A display choice, not a norm.
-TARGET_BAND_PCT = 2.5
 #: Changes between the first and last stretch that the text calls a change, not noise.
 TREND_LAG_MS = 10.0
 TREND_SCORE = 5.0
@@ -103,11 +101,12 @@ def key_numbers(data: ReportData) -> list[KeyNumber]:
            1000.0, why=both_shins),
         kn("sync_score", "Sync score", ".0f", "/ 100", f"target model: {data.target_model}", why=lag_why),
     ]
-    wl = s.get("weak_link")
+    wl = session_weak_link(data)
     if wl:
-        share = wl.get("share_pct")
-        out.append(KeyNumber("weak_link", "Weak link", wl["mean_dev_ms"], wl["text"], "",
-                             f"{num(share, '.0f', '%')} of all limbs' timing error" if share is not None else ""))
+        share = wl.share_pct
+        out.append(KeyNumber("weak_link", "Weak link", wl.mean_dev_ms, wl.text, "",
+                             (f"{num(share, '.0f', '%')} of all limbs' timing error"
+                              + (" (left and right within their noise)" if wl.both else "")) if share is not None else ""))
     else:
         out.append(KeyNumber("weak_link", "Weak link", None, NOT_MEASURED, "", "", lag_why))
     return out
@@ -116,6 +115,12 @@ def key_numbers(data: ReportData) -> list[KeyNumber]:
 # ------------------------------------------------------------------------ coaching text
 def _limb(role_value: str) -> str:
     return LIMB_NAME[Role(role_value)]
+
+
+def session_weak_link(data: ReportData) -> WeakLink | None:
+    """The session's weak link as every view says it: the summary's limb choice over all steps, with
+    "both legs" / "both arms" when the two sides differ by less than their noise (:mod:`.weak`)."""
+    return weak_link_verdict(data.steps, dict(data.summary.get("targets_ms") or {}))
 
 
 def _is_leg(role_value: str) -> bool:
@@ -153,33 +158,54 @@ def _cue(limb_value: str, direction: str) -> str:
 
 
 def weak_link_text(data: ReportData) -> str:
-    wl = data.summary.get("weak_link")
+    wl = session_weak_link(data)
     if not wl:
         return (f"<b>Weak link: {NOT_MEASURED}</b> ({esc(missing_reason((), data.roles_worn, 'no step had a paired limb peak'))}"
                 "; the weak link needs a shin and at least one other sensor).")
-    limb = _limb(wl["limb"])
-    mean_dev, mean_abs, pct = wl["mean_dev_ms"], wl["mean_abs_dev_ms"], abs(wl["mean_dev_pct"])
-    what = "swing" if _is_leg(wl["limb"]) else "arm turnarounds"
-    parts = [f"<b>Weak link: the {esc(limb)}.</b> Its {what} peak on average <b>{abs(mean_dev):.0f}&nbsp;ms "
-             f"{'after' if wl['direction'] == 'late' else 'before'}</b> its target "
-             f"({pct:.1f}&nbsp;% of the stride), and it carries {num(wl.get('share_pct'), '.0f', '%')} of the "
-             f"limbs' total timing error."]
+    mean_dev, mean_abs, pct = wl.mean_dev_ms, wl.mean_abs_dev_ms, abs(wl.mean_dev_pct)
+    leg = wl.is_legs
+    what = "swing" if leg else "arm turnarounds"
+    if wl.both:
+        pair = "legs" if leg else "arms"
+        head = (f"<b>Weak link: both {pair}.</b> The left and right {pair} are equally far from their targets: they "
+                f"differ by {abs(wl.gap_ms or 0.0):.0f}&nbsp;ms, less than their noise ({wl.noise_ms:.0f}&nbsp;ms; "
+                f"docs/measurement.md §6), so neither side is named. ")
+        if len(wl.side_dev_ms) == 2 and (wl.side_dev_ms[0] > 0) != (wl.side_dev_ms[1] > 0):
+            a, b = wl.side_dev_ms
+            parts = [head + f"On average the left {'swing' if leg else 'arm'} peaks <b>{abs(a):.0f}&nbsp;ms "
+                     f"{'after' if a > 0 else 'before'}</b> its target and the right <b>{abs(b):.0f}&nbsp;ms "
+                     f"{'after' if b > 0 else 'before'}</b>; together they carry "
+                     f"{num(wl.share_pct, '.0f', '%')} of the limbs' total timing error."]
+        else:
+            parts = [head + f"Their {'swings' if leg else 'arm turnarounds'} peak on average <b>{abs(mean_dev):.0f}&nbsp;ms "
+                     f"{'after' if wl.direction == 'late' else 'before'}</b> the target "
+                     f"({pct:.1f}&nbsp;% of the stride), and together they carry "
+                     f"{num(wl.share_pct, '.0f', '%')} of the limbs' total timing error."]
+    else:
+        limb = LIMB_NAME[wl.limbs[0]]
+        parts = [f"<b>Weak link: the {esc(limb)}.</b> Its {what} peak on average <b>{abs(mean_dev):.0f}&nbsp;ms "
+                 f"{'after' if wl.direction == 'late' else 'before'}</b> its target "
+                 f"({pct:.1f}&nbsp;% of the stride), and it carries {num(wl.share_pct, '.0f', '%')} of the "
+                 f"limbs' total timing error."]
     if mean_abs > 0 and abs(mean_dev) < 0.5 * mean_abs:
-        parts.append(f"Its <i>average</i> offset is small compared with its step-to-step scatter "
-                     f"(mean |deviation| {mean_abs:.0f}&nbsp;ms): it is the weak link mostly because its timing "
-                     f"varies, not because it is consistently {'late' if mean_dev > 0 else 'early'}.")
+        parts.append(f"{'Their' if wl.both else 'Its'} <i>average</i> offset is small compared with "
+                     f"{'their' if wl.both else 'its'} step-to-step scatter (mean |deviation| {mean_abs:.0f}&nbsp;ms): "
+                     f"{'they are' if wl.both else 'it is'} the weak link mostly because "
+                     f"{'their' if wl.both else 'its'} timing varies, not because "
+                     f"{'they are' if wl.both else 'it is'} consistently {'late' if mean_dev > 0 else 'early'}.")
     elif pct < TARGET_BAND_PCT:
-        parts.append(f"That is inside the ±{TARGET_BAND_PCT:.1f}&nbsp;% target band: on average even the weak link is "
+        parts.append(f"That is inside the ±{TARGET_BAND_PCT:.0f}&nbsp;% target band: on average even the weak link is "
                      "close to its target, so it is a small effect.")
     else:
-        parts.append("In the coaching model the limb furthest from the push limits the whole system. " + _cue(wl["limb"], wl["direction"]))
+        parts.append("In the coaching model the limb furthest from the push limits the whole system. "
+                     + _cue(wl.limbs[0].value, wl.direction))
     worn = data.roles_worn
     unworn = [r for r in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST) if r not in worn]
     if unworn:
         parts.append(f"The {', '.join(LIMB_NAME[r] for r in unworn)} {'was' if len(unworn) == 1 else 'were'} "
                      f"{NOT_MEASURED} ({esc(missing_reason(unworn, worn))}), so the weak link is chosen among the "
                      "measured limbs only.")
-    if not _is_leg(wl["limb"]):
+    if not leg:
         parts.append("Arm timing scatters much more than leg timing in every runner, which by itself pushes arms "
                      "toward the top of this ranking.")
     return " ".join(parts)
@@ -316,7 +342,8 @@ def fatigue_text(data: ReportData, f: Fatigue | None) -> str:
     if f is None:
         return "<b>Over the session:</b> too few steps (fewer than 20) to compare the start with the end."
     win = duration_words(f.window_s)
-    head = f"<b>Over the session</b> (first {win} against last {win}, medians of {f.n_first} and {f.n_last} steps):"
+    head = (f"<b>Over the session</b> (first {win} against last {win}, medians of {f.n_first} and {f.n_last} steps; "
+            f"each lag on its own, as the weak link uses them):")
     clauses = []
     a, z = f.first.get("sync_score"), f.last.get("sync_score")
     if a is not None and z is not None:
@@ -328,24 +355,30 @@ def fatigue_text(data: ReportData, f: Fatigue | None) -> str:
         d = z - a
         clauses.append(f"cadence {a:.0f} → {z:.0f} steps/min" + (f" ({d:+.0f})" if abs(d) >= TREND_CADENCE_SPM else " (steady)"))
     changes, steady = [], []
-    for role in (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST):
-        a, z = f.first.get(role.value), f.last.get(role.value)
+    for se in all_series():
+        key = series_key(se)
+        a, z = f.first.get(key), f.last.get(key)
         if a is None or z is None:
             continue
         if abs(z - a) >= TREND_LAG_MS:
             away = abs(z) > abs(a)
-            changes.append(f"the {LIMB_NAME[role]} went from {signed_ms(a)} to {signed_ms(z)} "
+            changes.append(f"{se.words} went from {signed_ms(a)} to {signed_ms(z)} "
                            f"({'further from' if away else 'closer to'} its target)")
         else:
-            steady.append(LIMB_NAME[role])
+            steady.append(se.words.removeprefix("the "))
     parts = [head + " " + "; ".join(clauses + changes) + "."]
     if changes:
         if any("further from" in c for c in changes):
             parts.append("Timing that drifts away from target late in a run is consistent with fatigue; "
                          "confirm it on more than one session before acting on it.")
     if steady:
-        parts.append(("Timing held steady (within ±%.0f&nbsp;ms) for the " % TREND_LAG_MS) + ", ".join(steady) + ".")
+        parts.append(("Timing held steady (within ±%.0f&nbsp;ms) for the " % TREND_LAG_MS) + _and(steady) + ".")
     return " ".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def caveat_text() -> str:

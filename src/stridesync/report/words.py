@@ -25,6 +25,18 @@ RULE_DETAIL = {"gyro": "events from the angular rate (gyroscope); impact size fr
 ROLE_NAME = {Role.LEFT_SHIN: "left shin", Role.RIGHT_SHIN: "right shin", Role.LEFT_WRIST: "left wrist",
              Role.RIGHT_WRIST: "right wrist"}
 
+#: The target band, ± % of the stride around each lag's target, in every view (dashboard bars, report ridges,
+#: trend plot and text; docs/measurement.md §6 "Target band"). One step's lag is measured to about ±2 % of
+#: the stride (toe-off SD 12 ms at a 700 ms stride) and an arm's to about ±4 %, so ±5 % is the narrowest band
+#: that a step on target stays inside; a step with every lag at its edge scores 50. A display choice, not a norm.
+TARGET_BAND_PCT = 5.0
+
+
+def band_words() -> str:
+    """The band as a caption says it: 'band ±5 % of stride'."""
+    return f"band ±{TARGET_BAND_PCT:.0f} % of stride"
+
+
 #: the gyroscope full scale a shin needs so that no swing peak clips (deg/s)
 SHIN_GYRO_RANGE_DPS = 2000
 
@@ -89,5 +101,6 @@ def trace_label(role: Role, rules: str | None) -> str:
     return f"{who}, acceleration along the shin a_x (g)" if role.is_shin else f"{who}, forward acceleration a_y (g)"
 
 
-__all__ = ["ROLE_NAME", "RULE_DETAIL", "RULE_SHORT", "RULE_WORDS", "SHIN_GYRO_RANGE_DPS", "amplitude_label",
+__all__ = ["ROLE_NAME", "RULE_DETAIL", "RULE_SHORT", "RULE_WORDS", "SHIN_GYRO_RANGE_DPS", "TARGET_BAND_PCT",
+           "amplitude_label", "band_words",
            "clipped_sentence", "clipped_sentences", "pair_rules", "rule_words", "trace_label"]
