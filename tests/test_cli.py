@@ -56,10 +56,19 @@ def test_analyze_realtime_and_reference_agree(tmp_path, session_csv):
     summary = json.loads((tmp_path / "j.json").read_text())
     assert summary["detector_settings"]["target_model"] == "together"
     assert summary["n_steps"] == len(read_steps_csv(tmp_path / "s.csv"))
-    # the file analysed in-process gives the same steps as the CLI wrote (to the CSV's µs precision)
-    direct = analyze(read_wide_csv(session_csv))
+    # the file analysed in-process gives the same steps as the CLI wrote (to the CSV's µs precision): the CLI
+    # estimates each sensor's mounting first (--align auto, the default for files), as align_recording does
+    from stridesync.core.mounting import align_recording
+
+    direct = analyze(align_recording(read_wide_csv(session_csv))[0])
     assert [round(s.time_s, 6) for s in direct.steps] == [s.time_s for s in read_steps_csv(tmp_path / "s2.csv")]
     assert "weak link" in r1.stdout
+    # --align given analyses the file's axes as they are
+    r3 = run("analyze", session_csv, "--events", tmp_path / "e3.csv", "--steps", tmp_path / "s3.csv", "--reference",
+             "--align", "given")
+    assert r3.returncode == 0, r3.stderr
+    given = analyze(read_wide_csv(session_csv))
+    assert [round(s.time_s, 6) for s in given.steps] == [s.time_s for s in read_steps_csv(tmp_path / "s3.csv")]
 
 
 BAD = {

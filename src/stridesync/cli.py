@@ -85,6 +85,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cfg = DetectorConfig(target_model=args.target, rules=args.rules)
     recording = read_wide_csv(args.input)
     check_recording(recording, str(args.input))
+    mounting = None
+    if args.align == "auto":
+        recording, mounting = _align(recording)
     if args.rules == "gyro":
         missing = [r.value for r, s in recording.items() if s.gyro_dps is None]
         if missing:
@@ -103,6 +106,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     summary["detector_settings"] = cfg.to_dict()
     summary["software_version"] = __version__
     summary["input"] = str(args.input)
+    if mounting is not None:
+        summary["mounting"] = mounting
     with AtomicOutputs(outputs) as out:
         write_events_csv(out.temp_path(args.events), res.events)
         write_steps_csv(out.temp_path(args.steps), res.steps)
@@ -114,6 +119,67 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"cadence {_fmt(summary.get('cadence_spm'))} steps/min, sync score {_fmt(summary.get('sync_score'))}, "
           f"weak link: {wl['text'] if wl else '—'}")
     return 0
+
+
+def _align(recording):
+    """Estimate every sensor's mounting (core/mounting.py), print one line each, return the aligned recording and
+    the estimates as stored in summaries."""
+    from .core.mounting import align_recording, check
+
+    aligned, trackers = align_recording(recording)
+    estimates = {r: t.current for r, t in trackers.items() if t.current is not None}
+    for v in check(estimates, aligned):
+        print(f"mounting: {v.text}")
+    return aligned, {r.value: [dict(lg.estimate.as_dict(), event=lg.kind) for lg in t.log] for r, t in trackers.items()}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .core.mounting import align_recording, check
+    from .io import read_wide_csv
+    from .io.plausible import check_recording
+
+    if str(args.input).endswith(".stridesync"):
+        from .session.replay import session_recording
+        from .session.store import Session
+
+        with Session.open(args.input) as session:
+            bar = Progress("reading", max(session.duration_s, 1e-3))
+            t0 = (session.time_range_s or (0.0, 0.0))[0]
+            recording = session_recording(session, on_progress=lambda t: bar.update(t - t0))
+            bar.close()
+    else:
+        recording = read_wide_csv(args.input)
+        check_recording(recording, str(args.input))
+    if not recording:
+        raise StrideSyncError(f"{args.input}: no sensor samples to check")
+    aligned, trackers = align_recording(recording)
+    for role, tr in sorted(trackers.items(), key=lambda kv: kv[0].value):
+        for lg in tr.log:
+            e = lg.estimate
+            if not e.ok:
+                continue
+            x, y, z = (" ".join(f"{v:+.2f}" for v in row) for row in e.rotation)
+            q = [f"{e.method} rules"]
+            if e.x_from == "standing":
+                q.append(f"standing {e.standing_s:.1f} s (gravity within {e.standing_spread_deg:.1f}°)")
+            elif e.x_from == "running":
+                q.append("no standing")
+            if e.planarity is not None:
+                q.append(f"planarity {e.planarity:.2f}")
+            if e.strides:
+                q.append(f"{e.strides} strides")
+            print(f"{role.value} at {lg.time_s:.1f} s ({lg.kind}): body x = [{x}], y = [{y}], z = [{z}]; "
+                  f"{', '.join(q)}")
+    estimates = {r: t.current for r, t in trackers.items() if t.current is not None}
+    verdicts = check(estimates, aligned)
+    for v in verdicts:
+        print(f"{'ok  ' if v.ok else 'FIX '} {v.text}")
+    for role, tr in trackers.items():
+        for lg in tr.log:
+            if lg.kind == "slipped":
+                print(f"FIX  {role.value.replace('_', ' ')} sensor moved {lg.angle_deg:.0f}° on its segment at "
+                      f"{lg.time_s:.1f} s (corrected from then on)")
+    return 0 if all(v.ok for v in verdicts) else 1
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -625,8 +691,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--rules", choices=("auto", "gyro", "accel"), default="auto",
                    help="rule set: auto (gyroscope rules wherever angular rate is present), gyro, or accel "
                         "(ignore angular rate, for comparison) (default: auto)")
+    a.add_argument("--align", choices=("auto", "given"), default="auto",
+                   help="sensor mounting: auto (estimate each sensor's rotation from standing and the first "
+                        "strides, docs/measurement.md) or given (the file's axes are the body frame) (default: auto)")
     a.add_argument("--block-s", type=float, default=0.02, help=argparse.SUPPRESS)
     a.set_defaults(func=cmd_analyze)
+
+    ck = sub.add_parser("check", help="estimate each sensor's mounting and say what looks wrong",
+                        description="Estimate how each sensor sits on its limb (gravity while standing, the swing "
+                                    "axis while running) and check the sensors against each other: upside down, "
+                                    "rotated around the segment, sides swapped, a wrist sensor on a shin, a sensor "
+                                    "that slipped. Exit 1 when something needs fixing.")
+    ck.add_argument("input", type=Path, help="wide samples CSV or session file (.stridesync)")
+    ck.set_defaults(func=cmd_check)
 
     s = sub.add_parser("simulate", help="write a simulated run as a wide samples CSV")
     s.add_argument("output", type=Path, help="wide samples CSV to write (.gz compresses)")
