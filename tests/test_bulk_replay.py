@@ -4,7 +4,7 @@ A live analyser is fed input by input (as acquisition does), recording to a real
 is then replayed as fast as possible, which takes the bulk path. Everything must be equal: events, steps,
 summaries, every sensor's counters and link state, its clock estimator's model, and the diagnostics logs.
 The inputs carry what a bad day at the track brings: loss, a 5 s dropout, a sensor reboot, duplicates,
-out-of-order and malformed packets, a gyro-format packet, an impossible sensor time, an impossibly early
+out-of-order and malformed packets, packets with random bytes over their samples or anywhere, a gyro-format packet, an impossible sensor time, an impossibly early
 arrival, link-state changes and a stranger's packets.
 """
 
@@ -63,6 +63,15 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
         elif u < 0.032 and not swapped and key == a and len(out) >= 3:
             out[-1], out[-2] = out[-2], out[-1]  # out of order (arrival stamps stay as recorded)
             swapped = True
+        elif u < 0.04:  # damaged in place: random bytes over the samples, or a few random bytes anywhere
+            if u < 0.036:
+                damaged = payload[:18] + rng.bytes(len(payload) - 18)
+            else:
+                b_ = bytearray(payload)
+                for pos in rng.integers(0, len(payload), 3):
+                    b_[pos] = int(rng.integers(0, 256))
+                damaged = bytes(b_)
+            out[-1] = (t, kind, key, damaged)
     # one packet without angular rate from a sensor that streams it (malformed for it), one with an impossible
     # sensor time, one impossibly early, link states
     i = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == a and x[0] > 30.0)
@@ -95,7 +104,9 @@ def _sensor_state(a: LiveAnalyzer) -> dict:
             arrivals=list(s.arrivals), latencies=list(s.latencies), held=[bytes(p) for p in s.held],
             clock=(None if m is None else m.to_dict(), s.clock.n_packets, s.clock.n_rejected, s.clock.n_exchanges,
                    s.clock.n_resets, s.clock.conn_interval_s),
-            mapping=list(a.mapping_log[k]), arrival_log=list(a.arrival_log[k]))
+            mapping=list(a.mapping_log[k]), arrival_log=list(a.arrival_log[k]),
+            gate=(s.gate.last, s.gate.rejected, None if s.gate.pending is None else
+                  (s.gate.pending[0], bytes(s.gate.pending[1]))), bad=s.bad)
     for role, st in a._streams.items():
         out[role.value] = (st.quiet_until, st.seg_id, st.n)
     return out
@@ -120,6 +131,7 @@ def test_bulk_replay_equals_per_input_live_on_hostile_input(tmp_path, seed):
     st = _sensor_state(live)
     a, b, c, d = sorted(sensors)
     assert st[a]["counters"][2] > 0 and st[c]["clock"][0] is not None
+    assert sum(x.gate.rejected for x in live.sensors.values()) > 0  # damaged headers were held, then refused
     assert any(k == b and x == "reconnecting" for _, k, x in live.state_log)
     assert live.sensors[a].state == "off" and live.sensors[d].state == "stopped"
     assert live.sensors[d].clock.n_rejected > 0

@@ -4,6 +4,24 @@ BLE callbacks only enqueue ``(arrival_s, key, bytes)`` (STYLE.md §7). This obje
 it decodes each packet, accounts for lost and malformed ones, feeds the sensor's clock estimator, maps
 the samples onto the session clock and pushes them into the real-time core. It is plain synchronous
 code, so a replay or a test can drive it without any event loop.
+
+Which packets become samples. The protocol has no checksum (BLE's link layer has one; bytes can still be
+damaged after it, by firmware or on disk), so a packet is judged by what it says. It is **malformed**,
+counted per sensor and never turned into samples, when:
+
+- it does not decode (length, version, format, ranges: :meth:`DataPacket.from_bytes`), its sensor time is
+  beyond any uptime, or a sensor that streams angular rate sends it without;
+- its sample period is more than 25 % off the sensor's nominal rate;
+- its samples are noise across the full scale (:func:`implausible_payload`: a body segment does not
+  jump between extremes from one sample to the next);
+- it breaks the sensor's stream (:func:`classify`: its time overlaps or precedes the last packet's, its
+  sequence number does not fit the time it skipped, its ranges or period changed, or its sensor clock ran
+  ahead of the host's) and the packet after it does not confirm the break. A real break (a reboot, an
+  IMU overrun) is confirmed by the next packet continuing it, so it costs one packet of delay; damaged
+  bytes in a header are not, so they cannot restart the clock or fake a loss.
+
+A few damaged sample bytes among plausible ones cannot be told from data: that needs a checksum in the
+protocol.
 """
 
 from __future__ import annotations
@@ -11,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +50,111 @@ STICKY_STATES = ("streaming", "off", "stopped")
 MAX_HELD = 200
 #: entries kept in each diagnostic log (about 1.5 hours of packets of one sensor)
 DIAG_MAX = 100_000
+#: a sensor time this far (µs) below the last packet's is a reboot (its clock restarted), nearer a duplicate
+REBOOT_BACK_US = 10_000_000
+#: a packet's sensor time may run ahead of its arrival time since the last packet by at most this (µs):
+#: arrival jitter and a sensor's send backlog; a larger lead is a damaged time
+OUTRUN_SLACK_US = 2_000_000
+#: largest deviation of a packet's sample period from the nominal one (share), and between packets
+PERIOD_TOLERANCE = 0.25
+PERIOD_CHANGE = 0.02
+#: packets with fewer samples are not judged by their samples (too few differences to tell noise)
+PAYLOAD_MIN_SAMPLES = 4
+
+#: :func:`classify` verdicts
+NEXT, DUP, BREAK = "next", "dup", "break"
+
+
+class PacketHead(NamedTuple):
+    """What the stream check keeps of an accepted packet: its header fields and its arrival (s)."""
+
+    seq: int
+    t0_us: int
+    n: int
+    period_us: int
+    acc_range_g: int
+    gyro_range_dps: int
+    arrival_s: float
+
+
+def classify(a: PacketHead, h: PacketHead) -> str:
+    """How packet ``h`` follows packet ``a`` of the same sensor.
+
+    ``NEXT``: it continues the stream (the same ranges and about the same period; the sequence numbers it
+    skipped fit the sensor time it skipped, at 1-255 samples a lost packet; its sensor time did not run
+    ahead of the host's by more than ``OUTRUN_SLACK_US``). ``DUP``: its time is at or before ``a``'s, by
+    less than ``REBOOT_BACK_US`` (a duplicate or a late packet). ``BREAK``: anything else (a reboot, an
+    IMU overrun, or damaged header bytes), to be confirmed by the packet after it.
+    The bulk replay (:mod:`stridesync.live_bulk`) computes the same test on arrays, with the same arithmetic.
+    """
+    if h.t0_us <= a.t0_us:
+        return BREAK if h.t0_us + REBOOT_BACK_US < a.t0_us else DUP
+    d = (h.seq - a.seq) & 0xFFFF
+    expected = a.t0_us + a.n * a.period_us
+    half = a.period_us // 2
+    if (d >= 1 and h.acc_range_g == a.acc_range_g and h.gyro_range_dps == a.gyro_range_dps
+            and abs(h.period_us - a.period_us) * 50 <= a.period_us
+            and expected - half + (d - 1) * a.period_us <= h.t0_us <= expected + half + (d - 1) * 255 * a.period_us
+            and float(h.t0_us - a.t0_us) <= (h.arrival_s - a.arrival_s) * 1e6 + OUTRUN_SLACK_US):
+        return NEXT
+    return BREAK
+
+
+def implausible_payload(raw: np.ndarray) -> bool:
+    """Whether a packet's raw samples (n × 3 or n × 6 int16) are noise across the full scale.
+
+    The RMS difference between consecutive samples, over every axis, in units of full scale: uniform
+    random bytes give about 0.8 (never below 0.5 in 12 samples); real shank, ankle and wrist sensors at
+    100-200 Hz stay below 0.25, even a 2 g wrist sensor that clips (tests/realdata: adeptdata, TRIPOD,
+    strikewatch). The threshold is 0.4. Exact integer arithmetic, so the bulk path decides alike.
+    """
+    n, w = raw.shape
+    if n < PAYLOAD_MIN_SAMPLES:
+        return False
+    d = np.diff(raw.astype(np.int64), axis=0)
+    return 25 * int((d * d).sum()) > 4 * 32768 * 32768 * (n - 1) * w
+
+
+class PacketGate:
+    """One sensor's stream check: which packets are accepted, in which order (see the module notes).
+
+    ``offer`` returns the packets accepted by this arrival, each with whether it starts a new sensor clock
+    (a confirmed reboot), and counts the ones it rejects in ``rejected``. At most one packet waits for
+    confirmation (``pending``); a packet that arrived before its predecessor is put back in order.
+    """
+
+    def __init__(self) -> None:
+        self.last: PacketHead | None = None
+        self.pending: tuple[PacketHead, object] | None = None
+        self.rejected = 0
+
+    def offer(self, h: PacketHead, obj: object) -> list[tuple[object, PacketHead, bool]]:
+        last, pend = self.last, self.pending
+        if last is None:  # the first packet: nothing to judge it by
+            self.last = h
+            return [(obj, h, False)]
+        self.pending = None
+        if pend is not None and classify(pend[0], h) == NEXT:  # h continues the held packet: its break was real
+            self.last = h
+            return [(pend[1], pend[0], pend[0].t0_us + REBOOT_BACK_US < last.t0_us), (obj, h, False)]
+        verdict = classify(last, h)
+        if verdict == NEXT:
+            self.last = h
+            out = [(obj, h, False)]
+            if pend is not None:
+                if classify(h, pend[0]) == NEXT:  # the held packet had arrived before this, its predecessor
+                    self.last = pend[0]
+                    out.append((pend[1], pend[0], False))
+                else:
+                    self.rejected += 1
+            return out
+        if pend is not None:
+            self.rejected += 1
+        if verdict == DUP:
+            self.rejected += 1
+        else:
+            self.pending = (h, obj)
+        return []
 
 
 @dataclass(frozen=True)
@@ -66,9 +190,11 @@ class _Sensor:
     state: str = "connecting"
     last_seq: int | None = None
     last_t0_us: int | None = None
+    nominal_rate_hz: float = 0.0
+    gate: PacketGate = field(default_factory=PacketGate)
+    bad: int = 0  # packets rejected before the stream check
     packets: int = 0
     lost: int = 0
-    malformed: int = 0
     reconnects: int = 0
     stalls: int = 0
     battery_pct: int | None = None
@@ -78,6 +204,11 @@ class _Sensor:
     held: list = field(default_factory=list)
     arrivals: deque = field(default_factory=lambda: deque(maxlen=400))  # (arrival_s, n samples)
     latencies: deque = field(default_factory=lambda: deque(maxlen=200))
+
+    @property
+    def malformed(self) -> int:
+        """Packets that did not become samples because they are malformed (module notes)."""
+        return self.bad + self.gate.rejected
 
 
 class LiveAnalyzer:
@@ -100,7 +231,7 @@ class LiveAnalyzer:
                  sink: object | None = None):
         self.config = config or DetectorConfig()
         self.sink = sink
-        self.sensors = {k: _Sensor(k, Role(v[0]), ClockSync()) for k, v in sensors.items()}
+        self.sensors = {k: _Sensor(k, Role(v[0]), ClockSync(), nominal_rate_hz=float(v[1])) for k, v in sensors.items()}
         self.gyro = {k for k, v in sensors.items() if len(v) > 2 and v[2]}
         self.core = RealtimeCore({Role(v[0]): v[1] for v in sensors.values()}, config=self.config,
                                  gyro_roles=[Role(v[0]) for k, v in sensors.items() if k in self.gyro])
@@ -127,37 +258,54 @@ class LiveAnalyzer:
         try:
             pkt = DataPacket.from_bytes(data)
         except ProtocolError as exc:
-            s.malformed += 1
+            s.bad += 1
             log.debug("%s: malformed packet: %s", key, exc)
             return [], []
-        if key in self.gyro and pkt.fmt != FMT_ACC_GYRO:
-            s.malformed += 1
-            log.debug("%s: a packet without angular rate from a sensor that streams it", key)
+        why = self._implausible(s, pkt)
+        if why:
+            s.bad += 1
+            log.debug("%s: malformed packet: %s", key, why)
             return [], []
+        head = PacketHead(pkt.seq, pkt.t0_us, pkt.n, pkt.period_us, pkt.acc_range_g, pkt.gyro_range_dps, arrival_s)
+        ev: list[Event] = []
+        st: list[Step] = []
+        for p, h, reboot in s.gate.offer(head, pkt):
+            e, q = self._accept(s, p, h, reboot, arrival_s)
+            ev += e
+            st += q
+        return ev, st
+
+    def _implausible(self, s: _Sensor, pkt: DataPacket) -> str | None:
+        """Why a decoded packet cannot be this sensor's data, or None (the checks before the stream's)."""
+        if s.key in self.gyro and pkt.fmt != FMT_ACC_GYRO:
+            return "a packet without angular rate from a sensor that streams it"
         if pkt.t0_us >= SENSOR_TIME_LIMIT_US:
-            s.malformed += 1
-            log.debug("%s: sensor time %d us is beyond any plausible uptime", key, pkt.t0_us)
-            return [], []
-        if s.last_t0_us is not None and pkt.t0_us <= s.last_t0_us:
-            if pkt.t0_us + 10_000_000 < s.last_t0_us:  # the sensor rebooted: its clock restarted
-                log.warning("%s: sensor clock restarted; re-estimating its clock", key)
-                s.clock = ClockSync()
-                s.last_seq = None
-            else:
-                s.malformed += 1  # a duplicate or out-of-order packet
-                return [], []
+            return f"sensor time {pkt.t0_us} us is beyond any plausible uptime"
+        if abs(pkt.period_us * s.nominal_rate_hz - 1e6) > PERIOD_TOLERANCE * 1e6:
+            return f"sample period {pkt.period_us} us does not fit {s.nominal_rate_hz:g} Hz"
+        if implausible_payload(pkt.raw):
+            return "its samples are noise across the full scale"
+        return None
+
+    def _accept(self, s: _Sensor, pkt: DataPacket, h: PacketHead, reboot: bool,
+                arrival_s: float) -> tuple[list[Event], list[Step]]:
+        """One packet the stream check accepted (``h.arrival_s`` its own arrival, ``arrival_s`` now's)."""
+        if reboot:
+            log.warning("%s: sensor clock restarted; re-estimating its clock", s.key)
+            s.clock = ClockSync()
+            s.last_seq = None
         if s.last_seq is not None:
             gap = (pkt.seq - s.last_seq - 1) & 0xFFFF
             if gap < 0x8000:
                 s.lost += gap
         s.last_seq, s.last_t0_us = pkt.seq, pkt.t0_us
         s.packets += 1
-        s.last_arrival_s = arrival_s
-        s.arrivals.append((arrival_s, pkt.n))
-        self.arrival_log[key].append(arrival_s)
+        s.last_arrival_s = h.arrival_s
+        s.arrivals.append((h.arrival_s, pkt.n))
+        self.arrival_log[s.key].append(h.arrival_s)
         if s.state not in STICKY_STATES:
             s.state = "streaming"
-        s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, arrival_s)
+        s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, h.arrival_s)
         s.held.append(pkt)
         if len(s.held) > MAX_HELD:
             s.held.pop(0)

@@ -66,7 +66,7 @@ class _SensorPass:
     """Step 1 for one sensor: everything that depends on its own inputs only."""
 
     def __init__(self, a: "LiveAnalyzer", key: str, idx: np.ndarray, kinds: np.ndarray, cols: dict):
-        from .live import MAX_HELD
+        from .live import MAX_HELD, PERIOD_TOLERANCE
         s = a.sensors[key]
         self.s = s
         t_s = cols["t_s"]
@@ -76,25 +76,16 @@ class _SensorPass:
         ok = h.ok & (h.t0_us < SENSOR_TIME_LIMIT_US)
         if key in a.gyro:  # as live: a sensor that streams angular rate must send it in every packet
             ok &= h.fmt == FMT_ACC_GYRO
-        # ---- acceptance: malformed, duplicates / out of order, reboots (the clock restarts)
-        acc_i = np.flatnonzero(ok)
+        ok &= np.abs(h.period_us.astype(np.int64) * s.nominal_rate_hz - 1e6) <= PERIOD_TOLERANCE * 1e6
+        ok[ok] = ~_implausible_payloads([datas[i] for i in np.flatnonzero(ok).tolist()], h.n[ok], h.fmt[ok])
+        ok_i = np.flatnonzero(ok)
+        arrival_all = _take(t_s, pk[ok_i])
+        # ---- the stream check (live.PacketGate): on arrays when every packet continues the one before, else the
+        # live gate itself, packet by packet
+        acc_i, eff_g, reboot_at = self._gate(s, pk, ok_i, h, arrival_all, cols)
         t0 = h.t0_us[acc_i].astype(np.int64)
         seq = h.seq[acc_i].astype(np.int64)
-        reboot_at: set[int] = set()  # positions in acc_i where the sensor rebooted
-        if np.any(np.diff(t0) <= 0):  # the analyser is fresh: nothing came before the first packet
-            keep = np.ones(len(t0), bool)
-            last_t0 = None
-            for j, v in enumerate(t0.tolist()):
-                if last_t0 is not None and v <= last_t0:
-                    if v + 10_000_000 < last_t0:
-                        reboot_at.add(j)
-                    else:
-                        keep[j] = False
-                        continue
-                last_t0 = v
-            acc_i, t0, seq = acc_i[keep], t0[keep], seq[keep]
-            reboot_at = {int(np.searchsorted(np.flatnonzero(keep), j)) for j in reboot_at}
-        s.malformed += len(pk) - len(acc_i)
+        s.bad += len(pk) - len(ok_i)
         # sequence gaps (a reboot forgets the previous seq)
         if len(seq):
             gap = (seq - np.concatenate([[-1], seq[:-1]]) - 1) & 0xFFFF
@@ -108,8 +99,8 @@ class _SensorPass:
         n = h.n[acc_i].astype(np.int64)
         period = h.period_us[acc_i].astype(np.int64)
         t_last_us = t0 + (n - 1) * period
-        g_pk = pk[acc_i]  # input index of each accepted packet
-        arrival = _take(t_s, g_pk)
+        g_pk = eff_g  # per accepted packet (in the order accepted): the input index that accepted it
+        arrival = _take(t_s, pk[acc_i])  # and its own arrival
         self.g_accepted, self.arrival = g_pk, arrival
         if len(g_pk):
             s.last_arrival_s = float(arrival[-1])
@@ -200,6 +191,52 @@ class _SensorPass:
             gyro = raw.reshape(-1, 6)[:, 3:6].astype(np.float64) * gscale[:, None]
         self.rel = _Released(rel_g, t_last_us[r], last, _take(t_s, rel_g), n_r, start, times, acc, gyro)
 
+    @staticmethod
+    def _gate(s, pk: np.ndarray, ok_i: np.ndarray, h, arrival: np.ndarray, cols: dict):
+        """Which of the packets ``ok_i`` the stream check accepts, in the order accepted, with the input index
+        that accepted each (a packet held for confirmation is accepted by the next one) and the positions
+        (in that order) where a confirmed reboot starts a new clock. Leaves ``s.gate`` as live would."""
+        from .live import OUTRUN_SLACK_US, PacketHead
+        gate = s.gate
+        f = [h.seq[ok_i].astype(np.int64), h.t0_us[ok_i].astype(np.int64), h.n[ok_i].astype(np.int64),
+             h.period_us[ok_i].astype(np.int64), h.acc_range_g[ok_i].astype(np.int64),
+             h.gyro_range_dps[ok_i].astype(np.int64)]
+        seq, t0, n, per, accr, gyr = f
+        if len(ok_i) > 1:  # live.classify(a, h) == NEXT for every consecutive pair, on arrays (the same arithmetic)
+            d = (seq[1:] - seq[:-1]) & 0xFFFF
+            expected = t0[:-1] + n[:-1] * per[:-1]
+            half = per[:-1] // 2
+            nxt = ((t0[1:] > t0[:-1]) & (d >= 1) & (accr[1:] == accr[:-1]) & (gyr[1:] == gyr[:-1])
+                   & (np.abs(per[1:] - per[:-1]) * 50 <= per[:-1])
+                   & (expected - half + (d - 1) * per[:-1] <= t0[1:])
+                   & (t0[1:] <= expected + half + (d - 1) * 255 * per[:-1])
+                   & ((t0[1:] - t0[:-1]).astype(np.float64) <= (arrival[1:] - arrival[:-1]) * 1e6 + OUTRUN_SLACK_US))
+            smooth = bool(nxt.all())
+        else:
+            smooth = True
+
+        def head(j: int) -> PacketHead:
+            return PacketHead(int(seq[j]), int(t0[j]), int(n[j]), int(per[j]), int(accr[j]), int(gyr[j]),
+                              float(arrival[j]))
+
+        if smooth and gate.last is None:
+            if len(ok_i):
+                gate.last = head(len(ok_i) - 1)
+            return ok_i, pk[ok_i], set()
+        order: list[int] = []
+        by: list[int] = []
+        reboot_at: set[int] = set()
+        for j in range(len(ok_i)):
+            for obj, _, reboot in gate.offer(head(j), j):
+                if reboot:
+                    reboot_at.add(len(order))
+                order.append(int(obj))
+                by.append(int(pk[ok_i[j]]))
+        if gate.pending is not None:  # held for confirmation at the end, as live holds it
+            hp, j = gate.pending
+            gate.pending = (hp, DataPacket.from_bytes(cols["data"][int(pk[ok_i[j]])]))
+        return ok_i[np.asarray(order, np.int64)], np.asarray(by, np.int64), reboot_at
+
     def last_arrival_before(self, g: int) -> float | None:
         k = int(self.g_accepted.searchsorted(g)) - 1
         return float(self.arrival[k]) if k >= 0 else None
@@ -211,6 +248,26 @@ class _SensorPass:
     def streamed_between(self, g0: int, g1: int) -> bool:
         """Whether an accepted packet arrived between inputs ``g0`` and ``g1`` (exclusive)."""
         return int(np.searchsorted(self.g_accepted, g1)) > int(np.searchsorted(self.g_accepted, g0, "right"))
+
+
+def _implausible_payloads(datas: list, n: np.ndarray, fmt: np.ndarray) -> np.ndarray:
+    """:func:`stridesync.live.implausible_payload` of many packets (whose headers decoded) at once."""
+    from .live import PAYLOAD_MIN_SAMPLES
+    out = np.zeros(len(datas), bool)
+    n = n.astype(np.int64)
+    for f, w in ((0, 3), (1, 6)):
+        sel = np.flatnonzero((fmt == f) & (n >= PAYLOAD_MIN_SAMPLES))
+        if not len(sel):
+            continue
+        raw = np.frombuffer(b"".join([bytes(datas[i][HEADER_SIZE:]) for i in sel.tolist()]),
+                            dtype="<i2").astype(np.int64).reshape(-1, w)
+        cnt = n[sel]
+        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        d = np.diff(raw, axis=0)
+        sq = np.concatenate([[0], np.cumsum((d * d).sum(axis=1))])  # running sum over consecutive pairs
+        within = sq[start + cnt - 1] - sq[start]  # pairs inside each packet only
+        out[sel] = 25 * within > 4 * 32768 * 32768 * (cnt - 1) * w
+    return out
 
 
 def _take(t_s: list, g: np.ndarray) -> np.ndarray:
