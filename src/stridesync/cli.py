@@ -258,13 +258,70 @@ STEP_LEGEND = ("Each line is one step: how late (+) or early (-), in ms, the oth
                "and the limb furthest from its target over the last 20 steps.")
 
 
+class _SessionPrinter:
+    """What `live`, `record` and `replay` print as a session goes, and at its end.
+
+    Each step line's weak-link column and each window line ("last 20 steps", every 10 steps) are computed
+    from the steps up to that step, not from when the line is printed: a replay, whose analyser hands its
+    steps over in chunks, prints the same lines as the live session did. A health line per sensor follows
+    every 5 s of session time (in a replay as fast as possible: at the end of each 5-s chunk).
+    """
+
+    def __init__(self, *, quiet: bool = False):
+        self.quiet = quiet
+        self.n = 0
+        self.last_health = 0.0
+
+    def update(self, events, steps, analyzer) -> None:
+        from .core.measures import summarize
+        from .report.weak import column, weak_link_verdict
+        from .report.weak import words as weak_words
+
+        core = analyzer.core
+        window_n = core.config.window_steps
+        for st in steps:
+            self.n += 1
+            if self.quiet:
+                continue
+            window = core.steps_[max(0, self.n - window_n):self.n]
+            targets = core.targets_ms or {}
+            print(_step_line(st, column(weak_link_verdict(window, targets))), flush=True)
+            if self.n % 10 == 0:
+                r = summarize([], window, targets, core.config)
+                print(f"        last {window_n} steps: sync {_fmt(r.get('sync_score'))}, cadence {_fmt(r.get('cadence_spm'))}, "
+                      f"weak link: {weak_words(weak_link_verdict(window, targets))}", flush=True)
+        if not self.quiet and analyzer.now_s - self.last_health >= 5.0:
+            self.last_health = analyzer.now_s
+            for h in analyzer.health():
+                print(_health_line(h), flush=True)
+
+    @staticmethod
+    def end(analyzer, steps, summary) -> None:
+        """The sensors at the end, the session's figures and weak link, and the packets left out."""
+        from .report.weak import session_weak_link
+        from .report.weak import words as weak_words
+
+        health = analyzer.health()
+        if health:
+            print("\nsensors at the end:")
+            for h in health:
+                print(_health_line(h))
+        print(f"session: {summary.get('n_steps', len(steps))} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
+              f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
+        print(f"weak link: {weak_words(session_weak_link(steps, summary))}")
+        bad = [h for h in health if h.malformed]
+        if bad:
+            print(f"malformed packets left out (not made into samples): {sum(h.malformed for h in bad)} "
+                  f"({', '.join(f'{h.role.value} {h.malformed}' for h in bad)})")
+
+
 def _health_line(h) -> str:
     rate = f"{h.rate_hz:5.1f} Hz" if h.rate_hz else "    — Hz"
     lat = f"{h.latency_ms:4.0f} ms" if h.latency_ms is not None else "   — ms"
     clk = f"{h.clock_residual_ms:4.1f} ms" if h.clock_residual_ms is not None else "  — ms"
     bat = f"{h.battery_pct:3d} %" if h.battery_pct is not None else "  — %"
     return (f"   {h.role.value:<11} {h.state:<12} {rate}  loss {h.loss_pct:4.1f} %  latency {lat}  "
-            f"clock ±{clk}  battery {bat}  reconnects {h.reconnects}")
+            f"clock ±{clk}  battery {bat}  reconnects {h.reconnects}  malformed {h.malformed}")
 
 
 def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
@@ -290,23 +347,8 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     print(title)
     print(STEP_LEGEND)
     print(STEP_HEADER)
-    state = {"n": 0, "last_health": 0.0}
-    from .report.weak import session_weak_link, window_weak_link
-    from .report.weak import words as weak_words
-
-    def on_update(events, steps, analyzer):
-        weak = _weak_short(analyzer.core) if steps else ""
-        for st in steps:
-            print(_step_line(st, weak), flush=True)
-            state["n"] += 1
-            if state["n"] % 10 == 0:
-                r = analyzer.core.rolling()
-                print(f"        last 20 steps: sync {_fmt(r.get('sync_score'))}, cadence {_fmt(r.get('cadence_spm'))}, "
-                      f"weak link: {weak_words(window_weak_link(analyzer.core))}", flush=True)
-        if analyzer.now_s - state["last_health"] >= 5.0:
-            state["last_health"] = analyzer.now_s
-            for h in analyzer.health():
-                print(_health_line(h), flush=True)
+    printer = _SessionPrinter()
+    on_update = printer.update
 
     async def main():
         stop = asyncio.Event()
@@ -326,13 +368,7 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     except (OSError, RuntimeError) as exc:  # bleak without an adapter, BlueZ absent, permission denied
         raise bluetooth_error(exc) from None
     a = res.analyzer
-    print("\nsensors at the end:")
-    for h in a.health():
-        print(_health_line(h))
-    summary = a.core.summary()
-    print(f"session: {summary['n_steps']} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
-          f"sync score {_fmt(summary.get('sync_score'))}, PCI {_fmt(summary.get('pci_pct'), '.1f', ' %')}")
-    print(f"weak link: {weak_words(session_weak_link(a.core.steps_, summary))}")
+    _SessionPrinter.end(a, a.core.steps_, a.core.summary())
     _write_live_outputs(args, res, outputs)
     return _report_recording(res)
 
@@ -496,27 +532,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"replaying {args.session}: {session.athlete or 'unnamed athlete'}, {session.date or 'undated'}, "
               f"{session.duration_s:.0f} s, {len(session.sensors)} sensors, "
               + ("as fast as possible" if speed is None else f"{speed:g}× real time"))
-        state = {"n": 0}
         if not args.quiet:
             print(STEP_LEGEND)
             print(STEP_HEADER)
-
-        def on_update(events, steps, analyzer):
-            state["n"] += len(steps)
-            if not args.quiet:
-                for st in steps:
-                    print(_step_line(st), flush=True)
-
-        r = Replay(session, speed=speed, on_update=on_update)
+        printer = _SessionPrinter(quiet=args.quiet)  # the lines live printed
+        r = Replay(session, speed=speed, on_update=printer.update)
         bar = Progress("replaying", r.t_end_s - r.t_start_s, enabled=None if args.quiet else False)
         r.on_progress = lambda t: bar.update(t - r.t_start_s)
         res = r.run()
         bar.close()
-    summary = res.summary
-    from .report.weak import session_weak_link
-    from .report.weak import words as weak_words
-    print(f"session: {summary.get('n_steps', len(res.steps))} steps, cadence {_fmt(summary.get('cadence_spm'))} steps/min, "
-          f"sync score {_fmt(summary.get('sync_score'))}, weak link: {weak_words(session_weak_link(res.steps, summary))}")
+    _SessionPrinter.end(res.analyzer, res.steps, res.summary)
     print(f"replayed {res.data_s:.1f} s of data in {res.wall_s:.2f} s")
     return 0
 

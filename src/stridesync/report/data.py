@@ -24,6 +24,8 @@ from stridesync import __version__
 from stridesync.core.config import DetectorConfig
 from stridesync.model import Event, Recording, Role, Step
 
+from .words import local_date_words
+
 __all__ = [
     "SENSOR_FIELDS",
     "ReportData",
@@ -35,7 +37,7 @@ __all__ = [
 
 #: Keys of one sensor entry in ``provenance["sensors"]``. A missing key or ``None`` reads "not recorded".
 SENSOR_FIELDS = ("role", "serial", "firmware", "rate_hz", "range_g", "gyro_range_dps", "loss_pct", "clock_residual_ms",
-                 "mounting")
+                 "mounting", "malformed")
 
 
 @dataclass(frozen=True)
@@ -245,12 +247,13 @@ def report_data_from_session(session, source: str = "live", on_progress=None) ->
                         "rate_hz": s.rate_hz, "range_g": getattr(s, "acc_range_g", None),
                         "gyro_range_dps": getattr(s, "gyro_range_dps", None) or None,
                         "loss_pct": h.get("loss_pct"),
+                        "malformed": h.get("malformed"),  # packets left out as malformed (stridesync.live)
                         "clock_residual_ms": h.get("clock_residual_ms", residual.get(s.serial)),
                         "mounting": list(s.mounting) if getattr(s, "mounting", None) else None})
     cfg = session.detector_config
     laps = [(m.t_s, m.label or f"Lap {i + 1}") for i, m in enumerate(session.laps())]
     return ReportData(
-        athlete=session.athlete, date=session.date or "undated", duration_s=float(session.duration_s),
+        athlete=session.athlete, date=local_date_words(session.date), duration_s=float(session.duration_s),
         notes=session.notes, events=session.events(source) if events is None else events,
         steps=session.steps(source) if steps is None else steps, summary=summary, laps=laps,
         provenance={"sensors": sensors, "detector_settings": cfg.to_dict(),
