@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -35,6 +36,7 @@ import numpy as np
 
 from .clock import ClockSync
 from .core.config import DetectorConfig
+from .core.mounting import MountingTracker
 from .core.realtime import RealtimeCore
 from .model import Event, Role, Step
 from .protocol import FMT_ACC_GYRO, SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
@@ -225,16 +227,26 @@ class LiveAnalyzer:
         ``exchange(key, t1_s, t2_us, t3_us, t4_s)``, ``state(now_s, key, state, battery_pct, rssi)``,
         ``tick(now_s)``, ``finish(now_s)``. Feeding the same calls to a fresh analyzer with the same
         settings reproduces every event and step exactly: that is what a replay does.
+    align : ``"auto"`` estimates each sensor's mounting from its data (held until standing and the first
+        strides give an estimate, then rotated; re-checked for slips), ``"given"`` takes the sensors' frames
+        as the body frame. ``pinned``: sensor keys whose roster mounting is kept even with ``"auto"``.
     """
 
     def __init__(self, sensors: dict[str, tuple[Role, float]], *, config: DetectorConfig | None = None,
-                 sink: object | None = None):
+                 sink: object | None = None, align: str = "given", pinned: Iterable[str] = ()):
         self.config = config or DetectorConfig()
         self.sink = sink
         self.sensors = {k: _Sensor(k, Role(v[0]), ClockSync(), nominal_rate_hz=float(v[1])) for k, v in sensors.items()}
         self.gyro = {k for k, v in sensors.items() if len(v) > 2 and v[2]}
+        if align not in ("auto", "given"):
+            raise ValueError(f"align must be 'auto' or 'given', not {align!r}")
+        pinned = set(pinned)
+        #: mounting estimation (core/mounting.py) for every sensor the roster does not pin, when ``align="auto"``
+        mounting = {Role(v[0]): MountingTracker(Role(v[0]), float(v[1]), has_gyro=k in self.gyro)
+                    for k, v in sensors.items() if align == "auto" and k not in pinned}
         self.core = RealtimeCore({Role(v[0]): v[1] for v in sensors.values()}, config=self.config,
-                                 gyro_roles=[Role(v[0]) for k, v in sensors.items() if k in self.gyro])
+                                 gyro_roles=[Role(v[0]) for k, v in sensors.items() if k in self.gyro],
+                                 mounting=mounting)
         self.now_s = 0.0
         self._streams = self.core.streams  # the core's per-role streams (kept if the core is wrapped)
         # diagnostics for tests, benchmarks and health views; bounded, so a long session cannot grow them

@@ -52,6 +52,8 @@ class LiveOptions:
     lap_every_s: float | None = None
     #: when recording: called once with a one-line message if recording stops (disk full); the session goes on
     on_record_error: Callable[[str], None] | None = None
+    #: sensor mounting: "auto" estimates each sensor's rotation (unless the roster pins it), "given" trusts the roster
+    align: str = "auto"
 
 
 @dataclass
@@ -106,7 +108,8 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             rates = {e.serial: (e.role, opts.sample_rate_hz, e.gyro) for e in roster.sensors}
         if opts.record_to is not None:
             recorder = _start_recorder(opts, roster, rates, sim)
-        analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder)
+        analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder, align=opts.align,
+                                pinned=[e.serial for e in roster.sensors if e.pin])
         if recorder is not None:
             recorder.bind(analyzer)
         if opts.on_start is not None:
@@ -181,7 +184,9 @@ def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, sim) -> obje
                           gyro_range_dps=(2000 if len(rates.get(e.serial, ())) > 2 and rates[e.serial][2] else 0))
                for e in roster.sensors]
     meta = {"athlete": opts.athlete or roster.athlete, "notes": opts.notes, "tags": list(opts.tags),
-            "virtual": opts.virtual}
+            "virtual": opts.virtual,
+            # replay and export --recompute estimate the mounting exactly as live did
+            "mounting": {"align": opts.align, "pinned": [e.serial for e in roster.sensors if e.pin]}}
     if sim is not None:
         try:
             meta["simulation"] = {"seed": opts.sim_seed, "params": json.loads(json.dumps(asdict(sim.params), default=str))}

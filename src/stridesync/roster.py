@@ -79,6 +79,8 @@ class RosterEntry:
     #: the sensor streams angular rate (a StrideSync sensor does; ``"gyro": false`` in the roster for one
     #: without a gyroscope): the host sets its range to :data:`GYRO_RANGE_DPS` and the gyroscope rules apply
     gyro: bool = True
+    #: ``"pin": true`` keeps the roster's mounting as given: no estimation for this sensor (core/mounting.py)
+    pin: bool = False
 
 
 #: the gyroscope range the host sets on every sensor that has one: sprinters' shanks pass 1500 deg/s
@@ -130,10 +132,14 @@ class Roster:
             gyro = s.get("gyro", True)
             if not isinstance(gyro, bool):
                 raise InputFormatError(f"{where}: sensor {k + 1}: 'gyro' must be true or false, not {gyro!r}")
-            entries.append(RosterEntry(serial, role, Mounting.parse(s.get("mounting")), gyro))
+            pin = s.get("pin", False)
+            if not isinstance(pin, bool):
+                raise InputFormatError(f"{where}: sensor {k + 1}: 'pin' must be true or false, not {pin!r}")
+            entries.append(RosterEntry(serial, role, Mounting.parse(s.get("mounting")), gyro, pin))
         return cls(str(data.get("athlete", "")), tuple(entries))
 
     def to_dict(self) -> dict:
         return {"athlete": self.athlete,
                 "sensors": [{"serial": e.serial, "role": e.role.value, "mounting": e.mounting.describe(),
-                             **({} if e.gyro else {"gyro": False})} for e in self.sensors]}
+                             **({} if e.gyro else {"gyro": False}), **({"pin": True} if e.pin else {})}
+                            for e in self.sensors]}

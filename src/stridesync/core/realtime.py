@@ -401,14 +401,18 @@ class RealtimeCore:
     config : detector settings (``config.rules`` picks the rule set).
     gyro_roles : the roles whose blocks carry angular rate. With ``rules="auto"`` these take the
         gyroscope rules and the others the accelerometer rules.
+    mounting : optional :class:`~stridesync.core.mounting.MountingTracker` per role: that role's samples pass
+        through it (held until its first estimate, then rotated into the body frame) before the core sees
+        them. Roles without one are taken as given. ``summary()["mounting"]`` holds each tracker's log.
 
     Use :meth:`push` for each block (any size), then :meth:`finish`. New events and steps are returned by
     each call and accumulated in ``events_`` and ``steps_``.
     """
 
     def __init__(self, sample_rates_hz: dict[Role, float], *, config: DetectorConfig | None = None,
-                 gyro_roles: Iterable[Role] = ()):
+                 gyro_roles: Iterable[Role] = (), mounting: dict | None = None):
         self.config = cfg = config or DetectorConfig()
+        self.mounting = {Role(r): t for r, t in (mounting or {}).items()}
         if not sample_rates_hz:
             raise InputFormatError("no sensor roles to analyse")
         gyro = {Role(r) for r in gyro_roles}
@@ -447,6 +451,8 @@ class RealtimeCore:
         """Feed blocks ``(role, time_s, acc_g[, gyro_dps])`` of several sensors that arrived together,
         then decide once."""
         n_ev, n_st = len(self.events_), len(self.steps_)
+        if self.mounting:
+            blocks = self._mounted(blocks)
         for block in blocks:
             role, time_s, acc_g = block[0], block[1], block[2]
             gyro_dps = block[3] if len(block) > 3 else None
@@ -456,6 +462,8 @@ class RealtimeCore:
                 raise InputFormatError(f"{role} was not declared when the core was created")
             t = np.asarray(time_s, dtype=float)
             x = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
+            if not len(t):
+                continue
             if self.rule_sets[role] is RuleSet.GYRO:
                 if gyro_dps is None:
                     raise InputFormatError(f"{role}: this sensor was declared with angular rate, and a block has none")
@@ -470,7 +478,9 @@ class RealtimeCore:
         """``role`` will deliver no samples before ``until_s`` (e.g. its sensor dropped out): decisions
         that wait on it go ahead now instead of when it returns."""
         n_ev, n_st = len(self.events_), len(self.steps_)
-        self.streams[Role(role)].declare_gap(until_s)
+        tr = self.mounting.get(Role(role))
+        if tr is None or tr.rotation is not None:  # a sensor still held for its mounting has reached nothing
+            self.streams[Role(role)].declare_gap(until_s)
         self._now = max(self._now, float(until_s))
         self._run()
         return self.events_[n_ev:], self.steps_[n_st:]
@@ -478,6 +488,10 @@ class RealtimeCore:
     def finish(self) -> tuple[list[Event], list[Step]]:
         """End of the session: close every segment and decide everything still pending."""
         n_ev, n_st = len(self.events_), len(self.steps_)
+        if self.mounting:
+            rest = [(r, *b) for r, tr in self.mounting.items() for b in tr.finish()]
+            if rest:
+                self.push_many(rest)
         for s in self.streams.values():
             s.finish()
         self._run()
@@ -506,6 +520,27 @@ class RealtimeCore:
         out["detector"] = "realtime"
         out["rule_sets"] = {r.value: rs.value for r, rs in self.rule_sets.items()}
         out["clipped_swing_peaks"] = {r.value: n for r, n in self.clipped_swing_peaks.items()}
+        if self.mounting:
+            out["mounting"] = {r.value: [dict(lg.estimate.as_dict(), event=lg.kind, decided_s=lg.time_s)
+                                         for lg in tr.log] for r, tr in self.mounting.items()}
+        return out
+
+    def _mounted(self, blocks) -> list:
+        """Blocks through each role's mounting tracker (held, or rotated into the body frame)."""
+        out = []
+        for block in blocks:
+            role = Role(block[0])
+            tr = self.mounting.get(role)
+            gyro = block[3] if len(block) > 3 else None
+            if tr is None:
+                out.append(block)
+                continue
+            t = np.asarray(block[1], dtype=float)
+            if len(t):
+                self._now = max(self._now, float(t[-1]))
+            acc = np.asarray(block[2], dtype=float).reshape(len(t), 3)
+            g = None if gyro is None else np.asarray(gyro, dtype=float).reshape(len(t), 3)
+            out.extend((role, *b) for b in tr.push(t, acc, g))
         return out
 
     def rolling(self) -> dict:

@@ -226,10 +226,17 @@ class Replay:
             if self.capture_samples:
                 a.core = _CoreTap(core, batch=False, capture=True)
             return a
-        a = LiveAnalyzer(self._rates, config=self.config)
+        a = LiveAnalyzer(self._rates, config=self.config, **self._mounting())
         if batch or self.capture_samples:
             a.core = _CoreTap(a.core, batch=batch, capture=self.capture_samples)
         return a
+
+    def _mounting(self) -> dict:
+        """How live treated the sensors' mounting (session meta ``mounting``; sessions before it: as given)."""
+        m = self.session.meta.get("mounting")
+        if not isinstance(m, dict) or m.get("align") not in ("auto", "given"):
+            return {"align": "given", "pinned": ()}
+        return {"align": m["align"], "pinned": tuple(str(k) for k in m.get("pinned") or ())}
 
     def _apply(self, a, i: int) -> tuple[list, list]:
         if self.session.source == "import":
@@ -346,7 +353,7 @@ class Replay:
         """As fast as possible, no per-input hooks: the analyser's bulk path (same results, see
         :mod:`stridesync.live_bulk`)."""
         wall_start = time.monotonic()
-        a = LiveAnalyzer(self._rates, config=self.config)
+        a = LiveAnalyzer(self._rates, config=self.config, **self._mounting())
         if self.capture_samples:
             a.core = _CoreTap(a.core, batch=False, capture=True)
         on_update, on_progress = self.on_update, self.on_progress
