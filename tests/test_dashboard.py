@@ -26,6 +26,7 @@ from stridesync.sim import SimParams, simulate  # noqa: E402
 from stridesync.sources.virtual import LinkModel  # noqa: E402
 from stridesync_ui.app import DashboardWindow  # noqa: E402
 from stridesync.report.weak import weak_link_text  # noqa: E402
+from stridesync.report.words import pci_words  # noqa: E402
 from stridesync_ui.snapshot import (DashSnapshot, SampleRing, SensorWatch, balance_words, fmt,  # noqa: E402
                                     weak_link_words)
 
@@ -64,7 +65,7 @@ def expected(core, *, ended: bool = False) -> dict[str, str]:
            "flight_cv": f"CV {fmt(r['flight_time_cv_pct'], '.1f', ' %')}",
            "balance_contact": balance_words(r["balance"]["contact_time_sa_pct"], "ground contact"),
            "balance_stride": balance_words(r["balance"]["stride_time_sa_pct"], "stride time"),
-           "pci": f"PCI: {fmt(r['pci_pct'], '.1f', ' %')}"}
+           "pci": pci_words(r["pci_pct"])}
     for name in LAG_NAMES:
         ms, pct = getattr(st, f"{name}_ms"), getattr(st, f"{name}_pct")
         out[name] = f"{fmt(ms, '+.0f', ' ms')} {fmt(pct, '+.0f', '%')}"
@@ -436,6 +437,7 @@ def test_cli_replay_screenshot_and_quit(tmp_path, run_csv):
                        timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert time.monotonic() - t0 < 30
+    assert f"wrote {out}" in r.stdout and "propagateSizeHints" not in r.stderr, (r.stdout, r.stderr)
     img = QImage(str(out))
     assert img.width() >= 1000 and img.height() >= 700
 

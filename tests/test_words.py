@@ -23,7 +23,7 @@ from stridesync.core.measures import build_steps, weak_link
 from stridesync.core.reference import analyze
 from stridesync.io import read_wide_csv, write_wide_csv
 from stridesync.model import EventKind, Role
-from stridesync.report.stats import all_series, series_data, series_key
+from stridesync.report.stats import LAG_EVENT, LIMB_NAME, all_series, series_data
 from stridesync.report.text import TREND_LAG_MS
 from stridesync.report.weak import BOTH_SIDES_MIN_MS, weak_link_verdict
 from stridesync.report.words import TARGET_BAND_PCT
@@ -72,7 +72,7 @@ def test_the_trend_text_describes_each_lag_the_weak_link_uses_and_says_what_its_
     for se in all_series():
         a = float(np.median(series_data(first, targets)[se].dev_ms))
         z = float(np.median(series_data(last, targets)[se].dev_ms))
-        name = se.words  # "the right arm's back turn"
+        name = f"the {LIMB_NAME[se.role]}'s {LAG_EVENT[se.lag]}"  # "the right arm's back turn"
         if abs(z - a) >= TREND_LAG_MS:
             moved += 1
             assert f"{name} went from {a:+.0f}\u2009ms to {z:+.0f}\u2009ms" in text, (name, a, z, text)
@@ -145,7 +145,7 @@ def test_one_target_band_in_the_dashboard_the_report_and_the_docs(tmp_path, caps
     assert bands == {f"{TARGET_BAND_PCT:.0f}"}, bands
     assert "other leg's toe-off" not in page and "stance leg's toe-off" in page
     docs = (ROOT / "docs" / "measurement.md").read_text(encoding="utf-8")
-    assert f"### Target band" in docs and f"±{TARGET_BAND_PCT:.0f} % of the stride" in docs
+    assert "### Target band" in docs and f"±{TARGET_BAND_PCT:.0f} % of the stride" in docs
 
 
 def test_the_sync_score_band_the_caption_promises_is_drawn():
@@ -158,15 +158,25 @@ def test_the_sync_score_band_the_caption_promises_is_drawn():
     from stridesync_ui.report_plots import SCORE_COLOUR, timing_trend_figure
 
     ensure_app()
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
     data = report_data_from_simulation(sim_cached(seed=4, duration_s=60.0, swing_lag_ms=20.0))
     fig = timing_trend_figure(data, trends(data))
-    try:
-        svg = fig.svg()
+    try:  # painted as the PDF paints it (the SVG export drew the old fill; the PDF did not)
+        img = QImage(fig.width_px, fig.height_px, QImage.Format.Format_RGB32)
+        img.fill(QColor("white"))
+        p = QPainter(img)
+        fig.render(p, QRectF(0, 0, fig.width_px, fig.height_px))
+        p.end()
     finally:
         fig.close()
-    from PySide6.QtGui import QColor
-    fill = QColor(SCORE_COLOUR).name()
-    assert re.search(rf'fill="{fill}"[^>]*fill-opacity="0\.\d+"', svg), "no shaded score band in the figure"
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(fig.height_px, img.bytesPerLine() // 4, 4)[:, :fig.width_px]
+    b, g, r = (a[..., k].astype(int) for k in range(3))  # BGRA
+    score = QColor(SCORE_COLOUR)
+    assert score.green() > score.red() and score.green() > score.blue()
+    light_score = (g > 200) & (r > 120) & (r < g - 25) & (b < g - 5)  # the score colour, faint, over white
+    assert light_score.sum() > 500, int(light_score.sum())
 
 
 def test_the_words_live_in_a_qt_free_package_that_every_view_imports():
@@ -204,3 +214,19 @@ def test_replay_report_and_dashboard_say_the_same_weak_link_sentence(tmp_path, c
                            events_=res.events, summary=lambda: res.summary, rolling=lambda: res.summary)
     snap = SnapshotBuilder().build(core, res.steps[-1].time_s, ended=True)
     assert snap.weak_link == said
+
+
+def test_a_session_report_shows_its_date_in_local_time(tmp_path, capsys):
+    """Polish: sessions store UTC; the report showed '2026-12-06T01:19:26+00:00' instead of the local time."""
+    pytest.importorskip("PySide6")
+    import datetime as _dt
+
+    from stridesync.session.store import Session
+    sample = ROOT / "recordings" / "sample_run.stridesync"
+    with Session.open(sample) as s:
+        stored = s.date
+    local = _dt.datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M")
+    out = tmp_path / "r.html"
+    assert main(["report", str(sample), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert f"<dt>Date</dt><dd>{local}</dd>" in page and "+00:00" not in page

@@ -40,6 +40,22 @@ def start_xvfb(display: str = ":99", size: str = "1280x800x24") -> subprocess.Po
     return proc
 
 
+#: platform-plugin messages that say nothing to a user taking a screenshot (the offscreen plugin has no window
+#: manager to pass size hints to, and says so for every window)
+_QUIET = ("does not support propagateSizeHints",)
+
+
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen plugin's harmless warnings; every other Qt message still reaches stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message: str) -> None:
+        if not any(q in message for q in _QUIET):
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)
+
+
 def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, roster=None, seconds: float = 3600.0,
                   screenshot: str | Path | None = None, quit_after_s: float | None = None, seed: int = 1,
                   live_kwargs: dict | None = None) -> int:
@@ -61,6 +77,8 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
 
     from .app import DashboardWindow
 
+    if screenshot is not None:
+        _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(["stridesync"])
     app.setApplicationName("StrideSync")
     kw = dict(live_kwargs or {})
@@ -81,6 +99,8 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
                 if not win.grab().save(str(out)):
                     log.error("could not write the screenshot %s", out)
                     status["code"] = 2
+                else:
+                    print(f"wrote {out}", flush=True)
             win.close()
             app.quit()
 

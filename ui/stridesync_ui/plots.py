@@ -26,6 +26,20 @@ pg.setConfigOptions(antialias=False, useOpenGL=False, background=theme.BG, foreg
 ROLE_ORDER = (Role.LEFT_SHIN, Role.RIGHT_SHIN, Role.LEFT_WRIST, Role.RIGHT_WRIST)
 
 
+def inner_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Round tick values kept away from a stacked plot's top and bottom edges (12 % of its range): a tick at
+    an edge prints its label across the neighbouring plot's, as the wrists' ±500 did."""
+    span = hi - lo
+    if not span > 0:
+        return []
+    raw = span / 6.0
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first, last = lo + 0.12 * span, hi - 0.12 * span
+    vals = np.arange(math.ceil(first / step) * step, last + 1e-9, step)
+    return [(float(v), f"{v:g}") for v in vals]
+
+
 class TracePanel(pg.GraphicsLayoutWidget):
     """Four stacked limb traces over the last ``TRACE_VIEW_S`` seconds, with event markers.
 
@@ -143,6 +157,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
                     if have is None or want[0] < have[0] or want[1] > have[1] or (have[1] - have[0]) > 1.6 * (want[1] - want[0]):
                         self._yrange[role] = want
                         self.plots[role].setYRange(*want, padding=0)
+                        self.plots[role].getAxis("left").setTicks([inner_ticks(*want), []])
 
     def scroll_to(self, t_now_s: float) -> None:
         """One frame: show the last TRACE_VIEW_S seconds up to ``t_now_s`` (the items move, the views stay)."""

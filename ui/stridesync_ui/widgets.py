@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QStyle,
                                QSlider, QVBoxLayout, QWidget)
 
 from stridesync.model import LAG_NAMES, Role
@@ -17,7 +17,7 @@ from stridesync.model import LAG_NAMES, Role
 from . import theme
 from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
 from .snapshot import LAG_WORDS, ROLE_WORDS, DashSnapshot, balance_words, fmt, lag_limb, signed_ms, weak_link_words
-from stridesync.report.words import RULE_DETAIL, TARGET_BAND_PCT, band_words, clipped_sentences, rule_words
+from stridesync.report.words import PCI_DETAIL, RULE_DETAIL, TARGET_BAND_PCT, pci_words, band_words, clipped_sentences, rule_words
 
 
 def set_text(label: QLabel, text: str) -> None:
@@ -268,8 +268,8 @@ class SyncPanel(QWidget):
         bv.addWidget(label("LEFT / RIGHT BALANCE", "caption"))
         self.balance_contact = label("ground contact: —")
         self.balance_stride = label("stride time: —")
-        self.pci = label("PCI: —")
-        self.pci.setToolTip("Phase Coordination Index: 0 = the legs alternate perfectly")
+        self.pci = label(pci_words(None))
+        self.pci.setToolTip(PCI_DETAIL)
         for w in (self.balance_contact, self.balance_stride, self.pci):
             w.setStyleSheet(f"font-size: {theme.BASE_PT + 1}pt; font-weight: 700;")
             w.setWordWrap(True)
@@ -319,7 +319,7 @@ class SyncPanel(QWidget):
         bal = r.get("balance") or {}
         set_text(self.balance_contact, balance_words(bal.get("contact_time_sa_pct"), "ground contact"))
         set_text(self.balance_stride, balance_words(bal.get("stride_time_sa_pct"), "stride time"))
-        set_text(self.pci, f"PCI: {fmt(r.get('pci_pct'), '.1f', ' %')}")
+        set_text(self.pci, pci_words(r.get("pci_pct")))
         self.trend.set_points(snap.score_trend, self.laps)
         self.bars.set_step(step, snap.targets_ms)
         self.wheel.set_steps(snap.recent_steps, snap.targets_ms)
@@ -391,7 +391,9 @@ class ReplayBar(QFrame):
         self.setObjectName("panel")
         h = QHBoxLayout(self)
         h.setContentsMargins(8, 2, 8, 2)
-        self.play = QPushButton("⏸ Pause (Space)")
+        self.play = QPushButton("Pause (Space)")
+        # the media glyphs ⏸/▶ are missing from many fonts (an empty box in replay): the style's own icons
+        self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
         self.play.clicked.connect(self.toggle)
         h.addWidget(self.play)
         self.speed = QComboBox()
@@ -422,7 +424,9 @@ class ReplayBar(QFrame):
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing
-        self.play.setText("⏸ Pause (Space)" if playing else "▶ Play (Space)")
+        self.play.setText("Pause (Space)" if playing else "Play (Space)")
+        self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause if playing
+                                                    else QStyle.StandardPixmap.SP_MediaPlay))
 
     def render(self, snap: DashSnapshot) -> None:
         if snap.duration_s is None:

@@ -10,6 +10,7 @@ and flag a swing peak clipped at the gyroscope's full scale instead of trusting 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from stridesync.model import EventKind, Role, event_unit
@@ -33,8 +34,39 @@ TARGET_BAND_PCT = 5.0
 
 
 def band_words() -> str:
-    """The band as a caption says it: 'band ±5 % of stride'."""
-    return f"band ±{TARGET_BAND_PCT:.0f} % of stride"
+    """The band as a narrow caption says it: 'band ±5 %' (of the stride; the tooltip says so)."""
+    return f"band ±{TARGET_BAND_PCT:.0f} %"
+
+
+#: what the Phase Coordination Index is, wherever it is shown (docs/measurement.md §6, Plotnik 2007)
+PCI_DETAIL = ("Phase Coordination Index (Plotnik 2007): how far the legs are from alternating exactly half a "
+              "stride apart, step after step. 0 % = perfect alternation; it grows with uneven or variable timing. "
+              "No running norms exist.")
+
+
+def pci_words(pci_pct: float | None) -> str:
+    """The PCI with what it means, short enough for one line of the dashboard: 'leg PCI: 2.7 % (0 = even)'
+    (the legs' alternation; :data:`PCI_DETAIL` says the rest, e.g. in a tooltip)."""
+    if pci_pct is None or not math.isfinite(pci_pct):
+        return "leg PCI: — (0 = even)"
+    return f"leg PCI: {pci_pct:.1f} % (0 = even)"
+
+
+def local_date_words(stamp: str | None) -> str:
+    """A stored date as the user reads it: sessions store UTC ISO 8601 ('2026-12-06T01:19:26+00:00'); shown
+    in this computer's local time, to the minute ('2026-12-06 02:19'). A date without a time or a zone is
+    shown as it is; an empty one reads 'undated'."""
+    import datetime as _dt
+
+    if not stamp:
+        return "undated"
+    try:
+        t = _dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is None:
+        return str(stamp)
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 #: the gyroscope full scale a shin needs so that no swing peak clips (deg/s)
@@ -102,5 +134,5 @@ def trace_label(role: Role, rules: str | None) -> str:
 
 
 __all__ = ["ROLE_NAME", "RULE_DETAIL", "RULE_SHORT", "RULE_WORDS", "SHIN_GYRO_RANGE_DPS", "TARGET_BAND_PCT",
-           "amplitude_label", "band_words",
+           "PCI_DETAIL", "amplitude_label", "band_words", "local_date_words", "pci_words",
            "clipped_sentence", "clipped_sentences", "pair_rules", "rule_words", "trace_label"]
