@@ -80,6 +80,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import run_realtime
 
     outputs = [p for p in (args.events, args.steps, args.summary) if p]
+    if not outputs:
+        raise StrideSyncError("nothing to write: give --events, --steps and/or --summary")
     check_writable(outputs)
     from .io.plausible import check_recording
     cfg = DetectorConfig(target_model=args.target, rules=args.rules)
@@ -109,8 +111,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if mounting is not None:
         summary["mounting"] = mounting
     with AtomicOutputs(outputs) as out:
-        write_events_csv(out.temp_path(args.events), res.events)
-        write_steps_csv(out.temp_path(args.steps), res.steps)
+        if args.events:
+            write_events_csv(out.temp_path(args.events), res.events)
+        if args.steps:
+            write_steps_csv(out.temp_path(args.steps), res.steps)
         if args.summary:
             write_summary_json(out.temp_path(args.summary), summary)
     print(f"{len(res.events)} events, {len(res.steps)} steps ({'reference' if args.reference else 'real-time'} analyser, "
@@ -189,6 +193,35 @@ SIM_FLOATS = {
     "ipsi_arm_lag_ms": "--ipsi-arm-lag", "contra_arm_lag_ms": "--contra-arm-lag", "noise_g": "--noise",
     "standing_start_s": "--standing-start", "standing_end_s": "--standing-end",
 }
+
+
+#: simulate's options: what each sets, in its unit (the default is SimParams's)
+SIM_HELP = {
+    "duration_s": "length of the run, s", "cadence_spm": "steps per minute at the start",
+    "cadence_drift_spm_per_min": "cadence change, steps/min per minute",
+    "stride_cv_pct": "stride-to-stride variation of the stride time, %%",
+    "duty_factor": "ground contact time / stride time",
+    "swing_lag_ms": "the other leg's peak swing minus the stance leg's toe-off, ms (+ late)",
+    "ipsi_arm_lag_ms": "the stance-side wrist's forward turn minus the toe-off, ms",
+    "contra_arm_lag_ms": "the other wrist's backward turn minus the toe-off, ms",
+    "noise_g": "sensor noise, g RMS", "standing_start_s": "standing still before the run, s",
+    "standing_end_s": "standing still after the run, s",
+}
+
+
+def _sim_epilog() -> str:
+    from .sim import DETECTED_OFFSET_MS as off
+    return (
+        "The lags are the simulated runner's physical truth: --truth-dir writes them exactly as asked (each step\n"
+        "varies by its stride-to-stride SD: 3 ms for the swing, 8 ms for the arms). What `stridesync analyze`\n"
+        "reads from the file differs by what the sensors and the rules see (docs/measurement.md §9):\n"
+        f"  swing lag        {off['swing_lag']:+.0f} ms (toe-off is found about 8 ms late on the simulated shanks)\n"
+        f"  stance-side arm  {off['ipsi_arm_lag']:+.0f} ms (a wrist sensor sees the forearm, whose forward turn comes later)\n"
+        f"  other arm        {off['contra_arm_lag']:+.0f} ms (... and whose backward turn comes earlier)\n"
+        "so --swing-lag 30 reads about 24 ms. Under --target baseline these constant offsets cancel.\n"
+        "example:\n"
+        "  stridesync simulate run.csv --seconds 120 --swing-lag 30 --truth-dir truth/\n"
+        "  stridesync analyze run.csv --steps steps.csv --summary summary.json")
 
 
 def _sim_params(args: argparse.Namespace):
@@ -629,6 +662,25 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- repair
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Salvage every intact row of a damaged session file into a new one, and say what was saved and lost."""
+    from .session.repair import repair_session
+
+    rep = repair_session(args.session, args.out)
+    inputs = rep.tables.get("inputs")
+    if not rep.damaged:
+        print(f"{args.session} reads in full: every row was copied to {args.out}")
+    else:
+        print(f"salvaged {args.session} → {args.out}"
+              + (f": {inputs.saved} inputs saved, {inputs.lost} lost" if inputs is not None else ""))
+    for line in rep.lines():
+        print(line)
+    if rep.results_dropped:
+        print("the cached results were dropped: export, report and replay recompute them from the saved inputs")
+    return 0
+
+
 # ---------------------------------------------------------------------------- report
 def _rescored(data, target_model: str) -> dict:
     """The steps, summary and provenance of report data under another target model: the lags are the
@@ -708,8 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="detect events and steps in a wide samples CSV")
     a.add_argument("input", type=Path, help="wide samples CSV (docs/formats.md)")
-    a.add_argument("--events", type=Path, required=True, help="events CSV to write")
-    a.add_argument("--steps", type=Path, required=True, help="steps CSV to write")
+    a.add_argument("--events", type=Path, help="events CSV to write")
+    a.add_argument("--steps", type=Path, help="steps CSV to write")
     a.add_argument("--summary", type=Path, help="session summary JSON to write")
     a.add_argument("--reference", action="store_true", help="use the offline reference analyser")
     a.add_argument("--target", choices=("together", "baseline"), default="together", help="target model")
@@ -730,13 +782,22 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("input", type=Path, help="wide samples CSV or session file (.stridesync)")
     ck.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("simulate", help="write a simulated run as a wide samples CSV")
+    import dataclasses as _dc
+
+    from .sim import SimParams
+    sim_defaults = {f.name: f.default for f in _dc.fields(SimParams)}
+    s = sub.add_parser("simulate", help="write a simulated run as a wide samples CSV",
+                       description="Write a simulated runner's four sensors (shins and wrists, accelerometer and "
+                                   "gyroscope) as a wide samples CSV.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_sim_epilog())
     s.add_argument("output", type=Path, help="wide samples CSV to write (.gz compresses)")
     s.add_argument("--truth-dir", type=Path, help="write the noise-free ground truth events.csv and steps.csv here")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--rate", type=float, help="sample rate of every sensor, Hz (100–400)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--rate", type=float, help="sample rate of every sensor, Hz, 100–400 (default 200)")
     for field, flag in SIM_FLOATS.items():
-        s.add_argument(flag, dest=field, type=float, help=field.replace("_", " "))
+        unit = {"s": "S", "spm": "SPM", "min": "SPM", "pct": "PCT", "ms": "MS", "g": "G"}.get(field.rsplit("_", 1)[-1], "X")
+        s.add_argument(flag, dest=field, type=float, metavar=unit,
+                       help=f"{SIM_HELP[field]} (default {sim_defaults[field]:g})")
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="four virtual sensors streamed over a virtual BLE radio, analysed live")
@@ -846,6 +907,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="target model of the report's scores and weak link (default: a session's own, "
                           "'together' for a CSV)")
     rpt.set_defaults(func=cmd_report)
+
+    rep = sub.add_parser("repair", help="salvage the intact inputs of a damaged session file into a new one",
+                         description="Copy every row SQLite can still read from a damaged session file (by rowid "
+                                     "ranges, skipping damaged pages) into a new session file, and say per table "
+                                     "how many rows were saved and lost. The damaged file is not changed.")
+    rep.add_argument("session", type=Path, help="the damaged session file")
+    rep.add_argument("--out", type=Path, required=True, help="the repaired session file to create")
+    rep.set_defaults(func=cmd_repair)
     return p
 
 
@@ -860,6 +929,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except StrideSyncError as exc:
         msg = " ".join(str(exc).split())
+        from .session.store import SessionDamagedError
+        if isinstance(exc, SessionDamagedError) and args.command != "repair":
+            msg += f"; `stridesync repair {exc.path} --out REPAIRED.stridesync` salvages its intact inputs"
         print(f"stridesync {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
