@@ -46,8 +46,8 @@ from ..model import Event, EventKind, Role, Side, Step
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCHEMA_VERSION", "SESSION_SUFFIX", "Input", "Mark", "SensorInfo", "Session", "SessionError",
-           "create_session", "put_results"]
+__all__ = ["SCHEMA_VERSION", "SESSION_SUFFIX", "Input", "Mark", "SensorInfo", "Session", "SessionDamagedError",
+           "SessionError", "create_session", "put_results"]
 
 #: the schema this code writes and reads; a file with a higher ``user_version`` is refused
 SCHEMA_VERSION = 2
@@ -61,6 +61,15 @@ APPLICATION_ID = 0x5353594E
 
 class SessionError(StrideSyncError):
     """A session file cannot be used: missing, truncated, corrupt, foreign or too new."""
+
+
+class SessionDamagedError(SessionError):
+    """A session file whose pages are damaged (truncated, overwritten): ``stridesync repair`` can salvage
+    its intact rows (:mod:`stridesync.session.repair`). ``path`` is the damaged file."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
 
 
 class Kind:
@@ -150,6 +159,12 @@ class Input:
 
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def _short(text: object, limit: int = 120) -> str:
+    """SQLite's message on one line, cut to ``limit`` characters."""
+    line = _one_line(text)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -285,8 +300,8 @@ class Session:
             if version < 1 or not _TABLES <= tables:
                 raise SessionError(f"{path} is not a StrideSync session file (an SQLite database without its tables)")
             check = con.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise SessionError(f"session file {path} is corrupt ({_one_line(check)})")
+            if check != "ok":  # SQLite's diagnostics run to pages of text: the one line says what it means
+                raise SessionDamagedError(f"session file {path} is corrupt (damaged pages)", path)
             con.execute("SELECT count(*) FROM inputs").fetchone()
             session = cls(path, con, version)
             session.meta  # noqa: B018 - parse now so that a bad file fails here
@@ -299,8 +314,9 @@ class Session:
         except (sqlite3.Error, ValueError, KeyError, TypeError, ConfigError) as exc:
             if con is not None:
                 con.close()
-            what = "truncated or corrupt" if isinstance(exc, sqlite3.DatabaseError) else "unreadable"
-            raise SessionError(f"session file {path} is {what} ({_one_line(exc)})") from None
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise SessionDamagedError(f"session file {path} is truncated or corrupt ({_short(exc)})", path) from None
+            raise SessionError(f"session file {path} is unreadable ({_one_line(exc)})") from None
 
     def close(self) -> None:
         self._con.close()
@@ -315,7 +331,7 @@ class Session:
         try:
             return self._con.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise SessionError(f"session file {self.path} is corrupt ({_one_line(exc)})") from None
+            raise SessionDamagedError(f"session file {self.path} is corrupt ({_short(exc)})", self.path) from None
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -423,7 +439,7 @@ class Session:
             finally:
                 self._con.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise SessionError(f"session file {self.path} is corrupt ({_one_line(exc)})") from None
+            raise SessionDamagedError(f"session file {self.path} is corrupt ({_short(exc)})", self.path) from None
         names = ("kind", "t_s", "sensor", "data")
         cols = list(zip(*rows)) if rows else [()] * len(names)
         out: dict[str, list] = {k: list(v) for k, v in zip(names, cols)}
