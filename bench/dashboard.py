@@ -116,6 +116,11 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     xvfb = start_xvfb()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        # without a display Qt aborts inside its platform plugin; the offscreen plugin would measure no real frames
+        print("bench/dashboard.py needs an X display: install Xvfb (Debian/Ubuntu: apt-get install xvfb; "
+              "Fedora: dnf install xorg-x11-server-Xvfb) and run it again, or set DISPLAY", file=sys.stderr)
+        return 2
     os.environ.pop("QT_QPA_PLATFORM", None) if os.environ.get("QT_QPA_PLATFORM") == "offscreen" else None
     try:
         from PySide6.QtWidgets import QApplication

@@ -629,10 +629,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         res = export_session(session, samples=args.samples, events=args.events, steps=args.steps,
                              summary=args.summary, recompute=args.recompute, on_progress=lambda t: bar.update(t - t0))
         bar.close()
+        made = "as computed at import" if session.source == "import" else "as computed live"
     if res.note:
         print(f"note: {res.note}")
     written = [str(p) for p in (args.samples, args.events, args.steps, args.summary) if p]
-    what = "recomputed" if res.source == "recompute" else "as computed live"
+    what = "recomputed" if res.source == "recompute" else made
     detail = f" ({len(res.events)} events, {len(res.steps)} steps, {what})" if (args.events or args.steps or args.summary) else ""
     print(f"wrote {', '.join(written)}{detail}")
     return 0
@@ -655,6 +656,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 summ = s.summary("live")
                 steps = len(s.steps("live")) if summ is not None else None
                 note = "" if s.complete else ("stopped early: " + s.recording_error if s.recording_error else "incomplete (not closed cleanly)")
+                note = "; ".join(x for x in (" ".join((s.notes or "").split()), note) if x)  # the user's --notes first
                 print(f"{p.name:<28} {(s.athlete or '—')[:18]:<18} {(s.date or '—')[:19]:<20} "
                       f"{s.duration_s / 60:6.1f} min {len(s.sensors):>7} {_fmt(steps, 'd'):>6}  {note}")
         except SessionError as exc:
@@ -886,7 +888,11 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Export a session to the contract's files. By default the results computed live "
                                     "(or at import); --recompute replays the raw inputs through the current core.")
     ex.add_argument("session", type=Path, help="session file (.stridesync)")
-    ex.add_argument("--samples", type=Path, help="wide samples CSV (decoded, clock-mapped samples)")
+    ex.add_argument("--samples", type=Path,
+                    help="wide samples CSV: the decoded samples on the session clock, each sensor's at its own "
+                         "instants (one sensor per row: the sensors sample independently, and a shared row would "
+                         "need resampling, which changes the data); times in full precision, so they read back "
+                         "bit-identical")
     ex.add_argument("--events", type=Path, help="events CSV")
     ex.add_argument("--steps", type=Path, help="steps CSV")
     ex.add_argument("--summary", type=Path, help="summary JSON")
