@@ -50,8 +50,10 @@ GAP_AFTER_S = 1.0
 STICKY_STATES = ("streaming", "off", "stopped")
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
-#: entries kept in each diagnostic log (about 1.5 hours of packets of one sensor)
-DIAG_MAX = 100_000
+#: entries kept in each diagnostic log: about 5 minutes of one sensor's packets (at ~50 per second). The
+#: logs are for tests, benchmarks and health views; the session file is the complete record. (100 000, 1.5
+#: hours' worth, made a live session grow by ~65 MB/h for its first half hour: #11 item 16, bench/soak.py)
+DIAG_MAX = 15_000
 #: a sensor time this far (µs) below the last packet's is a reboot (its clock restarted), nearer a duplicate
 REBOOT_BACK_US = 10_000_000
 #: a packet's sensor time may run ahead of its arrival time since the last packet by at most this (µs):

@@ -674,7 +674,8 @@ class RealtimeCore:
             raw = raw_step(p, c0, c1, self._times.get((o_shin, EventKind.SWING), []),
                            self._times.get((s_wrist, EventKind.ARM_FWD), []),
                            self._times.get((o_wrist, EventKind.ARM_BACK), []), cfg)
-            self._raws.append(raw)
+            if self._targets is None:  # only the baseline reads the raw steps: none kept once it is set
+                self._raws.append(raw)
             self._unscored.append(raw)
             if self._targets is None and self._baseline_ready():
                 self._targets = baseline_targets(self._raws, cfg.baseline_n)
