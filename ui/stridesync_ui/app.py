@@ -15,14 +15,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QMainWindow, QProgressBar, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QMainWindow, QProgressBar, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from stridesync.errors import StrideSyncError
 from stridesync.model import EventKind, Role
 
 from . import theme
 from .plots import ROLE_ORDER, TracePanel
+from .setup_view import SetupPanel
 from .snapshot import ROLE_WORDS, DashSnapshot
 from .widgets import ControlBar, ReplayBar, SensorPanel, SyncPanel, label, set_text
 from .worker import (LiveWorker, ReplayWorker, SessionReplayWorker, error_words, live_supports_recording,
@@ -129,7 +130,19 @@ class DashboardWindow(QMainWindow):
         body.addLayout(left, 11)
         self.sync = SyncPanel()
         self.sync.setMinimumWidth(470)
-        body.addWidget(self.sync, 9)
+        # the minute before a run: the Setup tab shows how each sensor sits (stand still, jog, verdicts); the
+        # Sync tab takes over once every verdict is green and steps come (the coach can switch any time)
+        self.setup = SetupPanel()
+        self.setup.sigIdentify.connect(self.identify_sensor)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.setup, "Setup")
+        self.tabs.addTab(self.sync, "Sync")
+        self.tabs.setCurrentWidget(self.sync)
+        self.tabs.setTabToolTip(0, "how each sensor sits on its limb: stand still 2 s, then jog a few strides")
+        self._setup_tab_key = None
+        self._setup_switched = False  # the automatic switch to Sync happens once per session
+        body.addWidget(self.tabs, 9)
         v.addLayout(body, 1)
         self.replay_bar = ReplayBar()
         self.replay_bar.sigPlay.connect(lambda p: self._replay_call("set_playing", p))
@@ -240,6 +253,8 @@ class DashboardWindow(QMainWindow):
             opts.athlete = self.controls.athlete.text().strip()  # type: ignore[attr-defined]
             self.statusBar().showMessage(f"recording to {opts.record_to}", 15000)
         self._attach(LiveWorker(opts).start())
+        self._setup_switched = False
+        self.tabs.setCurrentWidget(self.setup if opts.align == "auto" else self.sync)
         self.controls.set_running(True)
         self.sensors.scan.setEnabled(False)
         self._save()
@@ -310,6 +325,8 @@ class DashboardWindow(QMainWindow):
         self.sync.laps = tuple(laps)
         self.replay_bar.set_playing(True)
         self.replay_bar.show()
+        self._setup_switched = True  # a replay opens on its numbers; its Setup tab shows how live saw the sensors
+        self.tabs.setCurrentWidget(self.sync)
         self._attach(worker.start())
         self._title()
         return True
@@ -419,6 +436,8 @@ class DashboardWindow(QMainWindow):
             self.traces.scroll_to(t)
             self.sensors.render(snap)
             self.sync.render(snap)
+            self.setup.render(snap)
+            self._setup_tab(snap)
             self.replay_bar.render(snap)
             self._banners(snap)
             key = (snap.state, bool(snap.alerts), snap.n_steps // 10)
@@ -429,6 +448,26 @@ class DashboardWindow(QMainWindow):
         self.frame_work_s.append(time.perf_counter() - t0)
         if len(self.frame_at) > FRAME_HISTORY:
             del self.frame_at[:FRAME_HISTORY // 2], self.frame_work_s[:FRAME_HISTORY // 2]
+
+    def _setup_tab(self, snap: DashSnapshot) -> None:
+        """The Setup tab's title says how setup stands; the view moves to Sync once, when all is green and
+        steps come. A wrong verdict or a later slip keeps (or puts) a ⚠ on the Setup tab."""
+        st = snap.setup
+        if st is None:
+            key = "Setup"
+        elif st.all_ok:
+            key = "Setup ✓"
+        elif any(r.wrong for r in st.rows.values()) or any(not ok for _, ok in st.notes):
+            key = "Setup ⚠"
+        else:
+            key = "Setup …"
+        if key != self._setup_tab_key:
+            self._setup_tab_key = key
+            self.tabs.setTabText(self.tabs.indexOf(self.setup), key)
+        if (not self._setup_switched and st is not None and st.all_ok and snap.n_steps > 0
+                and self.tabs.currentWidget() is self.setup):
+            self._setup_switched = True
+            self.tabs.setCurrentWidget(self.sync)
 
     def _banners(self, snap: DashSnapshot) -> None:
         text = "   ·   ".join(snap.alerts)

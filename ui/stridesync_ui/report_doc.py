@@ -34,6 +34,8 @@ from stridesync.report.text import (
 )
 from stridesync.report.words import rule_words
 
+from .setup_state import mounting_report_words
+
 #: Width of the content column, CSS px at 96 dpi (A4 is 794 px wide; 48 px margins).
 CONTENT_W = 698
 
@@ -226,6 +228,7 @@ def _sensor_table(data: ReportData) -> Table:
 
     rule_sets = data.rule_sets
     clipped = data.clipped_swing_peaks
+    estimated = data.summary.get("mounting")  # the trackers' logs when the session estimated the mountings
     for s in sensors:
         role = s.get("role")
         r = Role(role) if role else None
@@ -234,15 +237,34 @@ def _sensor_table(data: ReportData) -> Table:
             rules += f" ({clipped[r]} swing peaks clipped)"
         rows.append([Cell(SENSOR_NAME.get(r, role) if role else NOT_RECORDED), c(s.get("serial")),
                      c(s.get("firmware")), c(s.get("rate_hz"), ".0f", "Hz"), ranges(s), Cell(rules),
-                     c(s.get("loss_pct"), ".2f", "%"), c(s.get("clock_residual_ms"), ".2f", "ms"), c(s.get("mounting"))])
+                     c(s.get("loss_pct"), ".2f", "%"), c(s.get("malformed"), ".0f"),
+                     c(s.get("clock_residual_ms"), ".2f", "ms"), _mounting_cell(r, s.get("mounting"), estimated)])
     for r in Role:
         if r.value not in worn:
-            rows.append([Cell(SENSOR_NAME[r]), Cell("not worn")] + [Cell("") for _ in range(7)])
-    return Table(["sensor", "serial", "firmware", "rate", "range", "rules", "loss", "clock residual", "mounting"], rows,
-                 weights=[1.0, 1.3, 0.9, 0.65, 1.55, 1.15, 0.65, 0.9, 0.9], numeric={3, 6, 7}, id="sensors-table",
+            rows.append([Cell(SENSOR_NAME[r]), Cell("not worn")] + [Cell("") for _ in range(8)])
+    return Table(["sensor", "serial", "firmware", "rate", "range", "rules", "loss", "malformed", "clock residual",
+                  "mounting"], rows,
+                 weights=[0.85, 1.05, 0.8, 0.55, 1.2, 1.0, 0.55, 0.75, 0.75, 2.0], numeric={3, 6, 7, 8},
+                 id="sensors-table",
                  caption="Rules: which rules found each sensor's events (gyroscope rules from the angular rate "
                          "wherever a gyroscope is worn; accelerometer rules otherwise). Range: the accelerometer's "
-                         "and the gyroscope's full scales; a shin's gyroscope needs 2000 deg/s.")
+                         "and the gyroscope's full scales; a shin's gyroscope needs 2000 deg/s. Malformed: packets "
+                         "left out as damaged. Mounting: how the sensor sat on its limb, estimated from standing "
+                         "and the first strides, against the roster's axes (corrected in the analysis).")
+
+
+def _mounting_cell(role: Role | None, axes, estimated) -> Cell:
+    """The roster's axes, and what the session estimated (summary ``mounting``: the trackers' logs)."""
+    given = " ".join(map(str, axes)) if isinstance(axes, (list, tuple)) and axes else ""
+    roster = f"roster {given}" if given and given != "+x +y +z" else ""
+    if isinstance(estimated, dict) and role is not None:
+        words = mounting_report_words(estimated.get(role.value), role)
+        if words is None:
+            words = "as given (pinned in the roster)" if role.value not in estimated else "as given: no estimate"
+        return Cell(f"{words}; {roster}" if roster else words)
+    if given:
+        return Cell(f"{given} (as given)")
+    return Cell(NOT_RECORDED)
 
 
 def _settings_table(data: ReportData) -> Table:

@@ -25,6 +25,8 @@ from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
 from stridesync.report.weak import weak_link_text
 from stridesync.report.words import ROLE_NAME, trace_label
 
+from .setup_state import MountingWatch, SetupState
+
 #: the rolling trace window kept per role, s (the view shows the last TRACE_VIEW_S of it)
 TRACE_KEEP_S = 10.0
 TRACE_VIEW_S = 8.0
@@ -109,6 +111,9 @@ class DashSnapshot:
     clipped_swing_peaks: Mapping[Role, int] = field(default_factory=lambda: MappingProxyType({}))
     #: the weak link in words (last 20 steps, or the whole session once ended), as the terminal and report say it
     weak_link: str = "—"
+    #: each sensor's mounting setup (waiting for standing, for strides, the verdict); None when the session
+    #: estimates no mounting (align "given", or a samples file)
+    setup: SetupState | None = None
     position_s: float | None = None        # replay: where playback is
     duration_s: float | None = None        # replay: session length
     speed: float = 1.0
@@ -218,6 +223,7 @@ class SnapshotBuilder:
         self.rule_sets: Mapping[Role, str] = MappingProxyType({})
         self.trace_labels: Mapping[Role, str] = MappingProxyType({})
         self.watch = SensorWatch()
+        self.mounting: MountingWatch | None = None
         self.core = None
         self.seq = 0
         self._stats_key: tuple | None = None
@@ -241,14 +247,24 @@ class SnapshotBuilder:
         self.rings = {r: SampleRing(sample_rate_hz=s.fs) for r, s in core.streams.items()}
         self.rule_sets = MappingProxyType({Role(r): str(getattr(rs, "value", rs)) for r, rs in core.rule_sets.items()})
         self.trace_labels = MappingProxyType({r: trace_label(r, rs) for r, rs in self.rule_sets.items()})
+        watch = self.mounting = MountingWatch(core)
+        trackers = watch.trackers
         original = core.push_many
 
         def push_many(blocks, _orig=original):
+            if watch.active:
+                watch.feed(blocks)
             for role, t, acc, *gyro in blocks:
                 role = Role(role)
                 ring = self.rings.get(role)
                 if ring is not None and len(t):
-                    ring.extend(np.asarray(t, dtype=float), self.trace_values(role, len(t), acc, gyro[0] if gyro else None))
+                    g = gyro[0] if gyro else None
+                    tr = trackers.get(role)
+                    R = tr.rotation if tr is not None else None
+                    if R is not None:  # the trace in the body frame, as the core reads it, once the mounting is known
+                        acc = np.asarray(acc, dtype=float).reshape(len(t), 3) @ R.T
+                        g = None if g is None else np.asarray(g, dtype=float).reshape(len(t), 3) @ R.T
+                    ring.extend(np.asarray(t, dtype=float), self.trace_values(role, len(t), acc, g))
             return _orig(blocks)
 
         core.push_many = push_many
@@ -306,6 +322,7 @@ class SnapshotBuilder:
             if notice:
                 notices.append(notice)
         steps = core.steps_
+        setup = self.mounting.state([r for r in Role if r in self.rings]) if self.mounting is not None else None
         return DashSnapshot(
             mode=self.mode, state=state, now_s=view_end, seq=self.seq, traces=MappingProxyType(traces),
             events=tuple(events), last_step=steps[-1] if steps else None, n_steps=len(steps),
@@ -313,7 +330,8 @@ class SnapshotBuilder:
             target_model=core.config.target_model, score_trend=trend, recent_steps=tuple(steps[-20:]),
             sensors=tuple(rows), alerts=tuple(alerts), notices=tuple(notices), message=message,
             session_summary=session_summary, rule_sets=self.rule_sets, weak_link=weak,
-            trace_labels=self.trace_labels, clipped_swing_peaks=MappingProxyType(clipped_swing_peaks(core)), **extra)
+            trace_labels=self.trace_labels, clipped_swing_peaks=MappingProxyType(clipped_swing_peaks(core)), setup=setup,
+            **extra)
 
 
 def clipped_swing_peaks(core) -> dict[Role, int]:

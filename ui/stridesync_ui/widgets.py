@@ -6,6 +6,7 @@ frame costs almost nothing.
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -72,6 +73,7 @@ class SensorPanel(QFrame):
         g.addWidget(self.scan, 0, len(self.COLUMNS))  # heads the Identify column
         self.cells: dict[Role, dict[str, QLabel]] = {}
         self.identify: dict[Role, QPushButton] = {}
+        self._identify_tip: dict[Role, str] = {}
         for r, role in enumerate(ROLE_ORDER, start=1):
             cells = {}
             for c, h in enumerate(self.COLUMNS):
@@ -89,8 +91,9 @@ class SensorPanel(QFrame):
                 cells[h] = w
             self.cells[role] = cells
             b = QPushButton("Identify")
-            b.setToolTip(f"blink the {ROLE_WORDS[role].lower()} sensor's LED for 5 s, to see which one it is\n"
-                         f"right-click the row: disconnect or reconnect this sensor")
+            self._identify_tip[role] = (f"blink the {ROLE_WORDS[role].lower()} sensor's LED for 5 s, to see which one "
+                                        f"it is\nright-click the row: disconnect or reconnect this sensor")
+            b.setToolTip(self._identify_tip[role])
             b.setStyleSheet("padding: 0px 6px;")
             b.setEnabled(False)
             b.clicked.connect(lambda _=False, role=role: self.sigIdentify.emit(role))
@@ -105,9 +108,17 @@ class SensorPanel(QFrame):
         self.clipped.setWordWrap(True)
         self.clipped.setStyleSheet(f"color: {theme.WARN}; font-weight: 700;")
         self.clipped.hide()
-        g.addWidget(self.clipped, len(ROLE_ORDER) + 1, 0, 1, len(self.COLUMNS) + 1)
+        g.addWidget(self.clipped, len(ROLE_ORDER) + 2, 0, 1, len(self.COLUMNS) + 1)
+        # how each sensor sits (core/mounting.py), one line for all four: a column would not fit 1280 px. A wrong
+        # verdict or a slip also turns that row's Identify button red, to find the sensor
+        self.mounting = label("", None)
+        self.mounting.setWordWrap(True)
+        self.mounting.setTextFormat(Qt.TextFormat.RichText)
+        self.mounting.hide()
+        g.addWidget(self.mounting, len(ROLE_ORDER) + 1, 0, 1, len(self.COLUMNS) + 1)
         self._states: dict[Role, str | None] = {}  # each row's link state in the newest live snapshot
         self._levels: dict[Role, str] = {}
+        self._wrong: dict[Role, bool] = {}
         self._seq = -1
         self._numbers_at = -1e9
 
@@ -136,6 +147,7 @@ class SensorPanel(QFrame):
         if numbers:
             self._numbers_at = now
         rows = {r.role: r for r in snap.sensors}
+        self._mounting_line(snap)
         warning = "\n".join(f"⚠ {s}" for s in clipped_sentences(snap.clipped_swing_peaks))
         set_text(self.clipped, warning)
         if self.clipped.isHidden() == bool(warning):
@@ -166,6 +178,36 @@ class SensorPanel(QFrame):
             set_text(cells["loss"], fmt(row.loss_pct, ".1f", " %"))
             set_text(cells["clock ±"], fmt(row.clock_residual_ms, ".1f", " ms"))
             set_text(cells["reconn."], str(row.reconnects))
+
+
+    def _mounting_line(self, snap: DashSnapshot) -> None:
+        """The mounting line: each sensor's setup in a few coloured words; the full sentences in its tooltip."""
+        st = snap.setup
+        if st is None:
+            if self.mounting.isVisible():
+                self.mounting.hide()
+            return
+        parts, tips = [], []
+        for role in ROLE_ORDER:
+            m = st.rows.get(role)
+            if m is None:
+                continue
+            parts.append(f"<span style='color:{theme.LIMB_COLOUR[role]}; font-weight:800'>{ROLE_WORDS[role]}</span>"
+                         f" <span style='color:{LEVEL_COLOUR[m.level]}; font-weight:800'>{html.escape(m.short)}</span>")
+            tips.append(m.sentence)
+            wrong = m.wrong
+            if self._wrong.get(role) != wrong:
+                self._wrong[role] = wrong
+                self.identify[role].setStyleSheet("padding: 0px 6px;" + (
+                    f" border-color: {theme.BAD}; color: {theme.BAD};" if wrong else ""))
+                self.identify[role].setToolTip(self._identify_tip[role] + (f"\n⚠ {m.sentence}" if wrong else ""))
+        text = f"<span style='color:{theme.MUTED}'>mounting:</span> " + " · ".join(parts)
+        set_text(self.mounting, text)
+        tip = "\n".join(tips + [t for t, _ in st.notes])
+        if self.mounting.toolTip() != tip:
+            self.mounting.setToolTip(tip)
+        if not self.mounting.isVisible():
+            self.mounting.show()
 
 
 class SyncPanel(QWidget):
