@@ -304,6 +304,7 @@ class _SessionPrinter:
         self.quiet = quiet
         self.n = 0
         self.last_health = 0.0
+        self._mount_seen: dict = {}  # role → mounting decisions already printed
 
     def update(self, events, steps, analyzer) -> None:
         from .core.measures import summarize
@@ -323,10 +324,32 @@ class _SessionPrinter:
                 r = summarize([], window, targets, core.config)
                 print(f"        last {window_n} steps: sync {_fmt(r.get('sync_score'))}, cadence {_fmt(r.get('cadence_spm'))}, "
                       f"weak link: {weak_words(weak_link_verdict(window, targets))}", flush=True)
+        if not self.quiet:
+            self._mounting(analyzer.core)
         if not self.quiet and analyzer.now_s - self.last_health >= 5.0:
             self.last_health = analyzer.now_s
             for h in analyzer.health():
                 print(_health_line(h), flush=True)
+
+    def _mounting(self, core) -> None:
+        """One line per new mounting decision (estimated, kept, a slip, settled), in the order they fell."""
+        from .core.mounting import describe_rotation
+
+        seen = self._mount_seen
+        for role, tr in core.mounting.items():
+            for lg in tr.log[seen.get(role, 0):]:
+                e, who = lg.estimate, role.value.replace("_", " ")
+                if lg.kind == "estimated":
+                    how = (f"standing {e.standing_s:.1f} s, {e.strides} strides" if e.x_from == "standing"
+                           else f"{e.strides} strides, no standing: the turn about the swing axis kept as given")
+                    print(f"mounting: {who} estimated at {lg.time_s:.1f} s ({how}): "
+                          f"{describe_rotation(role, e.rotation)[0]}", flush=True)
+                elif lg.kind == "kept":
+                    print(f"mounting: {who}: {e.message}", flush=True)
+                elif lg.kind == "slipped":
+                    print(f"mounting: {who} sensor moved {lg.angle_deg:.0f}° on its segment at {lg.time_s:.1f} s: "
+                          f"corrected from then on", flush=True)
+            seen[role] = len(tr.log)
 
     @staticmethod
     def end(analyzer, steps, summary) -> None:
@@ -610,7 +633,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     info = import_csv(args.input, args.out, mapping=mapping, athlete=args.athlete or "", notes=args.notes or "",
                       tags=tuple(t.strip() for t in (args.tags or "").split(",") if t.strip()),
-                      on_progress=progress)
+                      on_progress=progress, align=args.align)
     bar.close()
     print(f"imported {args.input} → {args.out}: {', '.join(info['roles'])}; {info['samples']} samples, "
           f"{info['duration_s']:.1f} s, {info['steps']} steps")
@@ -882,6 +905,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--athlete", help="athlete's name")
     im.add_argument("--notes", help="free-text notes")
     im.add_argument("--tags", help="comma-separated tags")
+    im.add_argument("--align", choices=("auto", "given"), default="auto",
+                    help="sensor mounting: auto (estimated from standing and the first strides, as live) or given "
+                         "(the mapped axes are the body frame) (default: auto)")
     im.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", help="write a session's samples, events, steps and summary",

@@ -82,7 +82,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             from .sources.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
             from .sources.virtual import start_fleet
 
-            params = opts.sim_params or SimParams(duration_s=opts.seconds + 20.0, standing_start_s=2.0, standing_end_s=5.0,
+            params = opts.sim_params or SimParams(duration_s=opts.seconds + 20.0, standing_start_s=3.5, standing_end_s=5.0,
                                                   swing_lag_ms=30.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
             sim = simulate(params, seed=opts.sim_seed)
             radio = await VirtualRadio().start()

@@ -41,7 +41,7 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from ..model import Recording, Role, RoleSamples
 
 __all__ = ["MountingConfig", "MountingEstimate", "MountingTracker", "Verdict", "align_recording", "check",
-           "describe_rotation", "estimate", "rotation_angle_deg"]
+           "describe_rotation", "estimate", "rotate", "rotation_angle_deg"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +98,15 @@ def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     k = v / s
     K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + s * K + (1 - c) * (K @ K)
+
+
+def rotate(v: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """``v @ R.T`` for (n, 3) samples, element by element: the same bits whatever the block size (a BLAS
+    product may round differently for different n, and a replay must reproduce live exactly)."""
+    out = np.empty_like(v, dtype=float)
+    for i in range(3):
+        out[:, i] = v[:, 0] * R[i, 0] + v[:, 1] * R[i, 1] + v[:, 2] * R[i, 2]
+    return out
 
 
 @dataclass(frozen=True)
@@ -555,7 +564,7 @@ class MountingTracker:
     def _rot(self, part):
         t, a, g = part
         R = self._R
-        return (t, a @ R.T, None if g is None else g @ R.T)
+        return (t, rotate(a, R), None if g is None else rotate(g, R))
 
     def _take(self, part, out: list) -> None:
         self._recent.append(part)

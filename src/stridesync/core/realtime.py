@@ -490,8 +490,12 @@ class RealtimeCore:
         n_ev, n_st = len(self.events_), len(self.steps_)
         if self.mounting:
             rest = [(r, *b) for r, tr in self.mounting.items() for b in tr.finish()]
-            if rest:
-                self.push_many(rest)
+            if rest:  # already through their trackers: straight to the streams
+                trackers, self.mounting = self.mounting, {}
+                try:
+                    self.push_many(rest)
+                finally:
+                    self.mounting = trackers
         for s in self.streams.values():
             s.finish()
         self._run()

@@ -187,11 +187,12 @@ def read_mapped_csv(path: str | os.PathLike, mapping: ColumnMapping) -> Recordin
 
 def import_csv(path: str | os.PathLike, out: str | os.PathLike, *, mapping: ColumnMapping | None = None,
                config: DetectorConfig | None = None, athlete: str = "", notes: str = "", tags: tuple[str, ...] = (),
-               on_progress: Callable[[float, float], None] | None = None) -> dict:
+               on_progress: Callable[[float, float], None] | None = None, align: str = "auto") -> dict:
     """Import a CSV into a new session file ``out`` (atomically), analysed by the real-time core.
 
     ``mapping=None`` reads the contract's wide samples CSV. ``on_progress(done_s, total_s)`` follows the
-    analysis. Returns a small description
+    analysis. ``align="auto"`` estimates each sensor's mounting (core/mounting.py) as live does; the samples are
+    stored as read and a replay estimates again, exactly. Returns a small description
     (roles, samples, duration, steps).
     """
     from ..pipeline import run_realtime
@@ -207,10 +208,17 @@ def import_csv(path: str | os.PathLike, out: str | os.PathLike, *, mapping: Colu
     check_recording(rec, os.fspath(path))
     t0 = min(float(s.time_s[0]) for s in rec.values())
     t1 = max(float(s.time_s[-1]) for s in rec.values())
-    res, _ = run_realtime(rec, config=cfg, on_block=(lambda t, e, s: on_progress(min(t, t1) - t0, t1 - t0)) if on_progress else None)
+    if align not in ("auto", "given"):
+        raise ValueError(f"align must be 'auto' or 'given', not {align!r}")
+    analysed = rec
+    if align == "auto":
+        from ..core.mounting import align_recording
+        analysed = align_recording(rec)[0]
+    res, _ = run_realtime(analysed, config=cfg, on_block=(lambda t, e, s: on_progress(min(t, t1) - t0, t1 - t0)) if on_progress else None)
     sensors = [SensorInfo(f"import:{role.value}", role, s.sample_rate_hz,
                           gyro_range_dps=2000 if s.gyro_dps is not None else 0) for role, s in rec.items()]
     meta = {"athlete": athlete, "notes": notes, "tags": list(tags), "source": "import",
+            "mounting": {"align": align, "pinned": []},
             "imported_from": os.path.basename(os.fspath(path)),
             "mapping": None if mapping is None else {
                 "acc": {r.value: list(c) for r, c in mapping.acc.items()},

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..core.config import DetectorConfig
+from ..core.mounting import MountingTracker
 from ..core.realtime import RealtimeCore
 from ..live import LiveAnalyzer
 from ..live_bulk import feed_recorded
@@ -220,7 +221,10 @@ class Replay:
     # ------------------------------------------------------------------ running
     def _new_analyzer(self, batch: bool):
         if self.session.source == "import":
-            core = RealtimeCore(self._rates, config=self.config,
+            m = self._mounting()
+            mounting = {r: MountingTracker(r, self._rates[r], has_gyro=s.gyro_dps is not None)
+                        for r, s in self._recording.items() if m["align"] == "auto"}
+            core = RealtimeCore(self._rates, config=self.config, mounting=mounting,
                                 gyro_roles=[r for r, s in self._recording.items() if s.gyro_dps is not None])
             a = _SamplesAnalyzer(core)
             if self.capture_samples:
