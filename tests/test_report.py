@@ -304,3 +304,61 @@ def test_the_report_says_how_the_arms_are_read(full_html):
     text = html.unescape(_section(full_html, "coaching"))
     assert "read from the forearm" in text and "70\xa0ms later" in text and "30\xa0ms earlier" in text
     assert "--target baseline" in text
+
+
+@pytest.fixture(scope="module")
+def mounted(qapp_module, tmp_path_factory):
+    """A run whose right shin pod sat upside down and whose left wrist pod was pinned, analysed by the real-time
+    core with its mounting trackers; the sensor list as a session gives it (roster axes, malformed packets)."""
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+
+    from stridesync.core.mounting import MountingTracker
+    from stridesync.core.realtime import RealtimeCore
+    from stridesync.model import RoleSamples
+    from stridesync.pipeline import blocks
+    from stridesync.report.data import report_data_from_analysis
+
+    sim = sim_cached(seed=7, duration_s=40.0, standing_start_s=4.0, standing_end_s=3.0)
+    R = Rotation.from_euler("z", 180, degrees=True).as_matrix()
+    rec = dict(sim.recording)
+    s = rec[Role.RIGHT_SHIN]
+    rec[Role.RIGHT_SHIN] = RoleSamples(Role.RIGHT_SHIN, s.time_s, s.acc_g @ R.T, s.gyro_dps @ R.T)
+    rates = {r: x.sample_rate_hz for r, x in rec.items()}
+    core = RealtimeCore(rates, gyro_roles=list(rec), mounting={r: MountingTracker(r, fs, has_gyro=True)
+                                                               for r, fs in rates.items() if r is not Role.LEFT_WRIST})
+    for group in blocks(rec, 0.02):
+        core.push_many(group)
+    core.finish()
+    summary = core.summary()
+    sensors = [{"role": r.value, "serial": f"SS00010{k + 1}", "firmware": "0.3", "rate_hz": 200.0, "range_g": 16.0,
+                "gyro_range_dps": 2000.0, "loss_pct": 0.5, "malformed": (0, 3, 0, 1)[k], "clock_residual_ms": 0.8,
+                "mounting": ["-x", "-y", "+z"] if r is Role.RIGHT_SHIN else ["+x", "+y", "+z"]}
+               for k, r in enumerate(Role)]
+    data = report_data_from_analysis(rec, core.events_, core.steps_, summary, sensors=sensors, athlete="Mounted",
+                                     analyser="real-time")
+    path = tmp_path_factory.mktemp("report") / "mounted.html"
+    rpt.render(data, path)
+    assert np.isfinite(summary["mounting"]["right_shin"][0]["decided_s"])
+    return data, path.read_text(encoding="utf-8")
+
+
+def test_the_sensor_table_shows_each_estimated_mounting_and_the_malformed_packets(mounted):
+    data, text = mounted
+    header = re.search(r'<table id="sensors-table">.*?<thead>(.*?)</thead>', text, re.S).group(1)
+    heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", header, re.S)]
+    assert heads[6:] == ["loss", "malformed", "clock residual", "mounting"], heads
+    rows = {r[0][0]: r for r in _table_rows(text, "sensors-table")}
+    assert {k: v[7] for k, v in rows.items()} == {"left shin": ("0", 0.0), "right shin": ("3", 3.0),
+                                                  "left wrist": ("0", 0.0), "right wrist": ("1", 1.0)}
+    at = data.summary["mounting"]["right_shin"][0]["decided_s"]
+    assert rows["right shin"][9][0].replace("\xa0", " ") == f"estimated at {at:.1f} s: upside down (corrected); roster -x -y +z"
+    at = data.summary["mounting"]["left_shin"][0]["decided_s"]
+    assert rows["left shin"][9][0] == f"estimated at {at:.1f} s: as given"
+    assert rows["left wrist"][9][0] == "as given (pinned in the roster)"
+
+
+def test_a_session_without_mounting_estimates_shows_the_roster_axes_and_malformed_as_not_recorded(full_html):
+    rows = _table_rows(full_html, "sensors-table")
+    assert {r[7][0] for r in rows} == {"not recorded"}  # a simulation has no packets to judge
+    assert {r[9][0] for r in rows} == {"not recorded"}

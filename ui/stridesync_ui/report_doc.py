@@ -244,7 +244,7 @@ def _sensor_table(data: ReportData) -> Table:
             rows.append([Cell(SENSOR_NAME[r]), Cell("not worn")] + [Cell("") for _ in range(8)])
     return Table(["sensor", "serial", "firmware", "rate", "range", "rules", "loss", "malformed", "clock residual",
                   "mounting"], rows,
-                 weights=[0.85, 1.05, 0.8, 0.55, 1.2, 1.0, 0.55, 0.75, 0.75, 2.0], numeric={3, 6, 7, 8},
+                 weights=[0.8, 0.95, 0.82, 0.68, 1.05, 0.9, 0.68, 1.0, 0.75, 1.6], numeric={3, 6, 7, 8},
                  id="sensors-table",
                  caption="Rules: which rules found each sensor's events (gyroscope rules from the angular rate "
                          "wherever a gyroscope is worn; accelerometer rules otherwise). Range: the accelerometer's "
@@ -256,7 +256,7 @@ def _sensor_table(data: ReportData) -> Table:
 def _mounting_cell(role: Role | None, axes, estimated) -> Cell:
     """The roster's axes, and what the session estimated (summary ``mounting``: the trackers' logs)."""
     given = " ".join(map(str, axes)) if isinstance(axes, (list, tuple)) and axes else ""
-    roster = f"roster {given}" if given and given != "+x +y +z" else ""
+    roster = f"roster\u00a0{given.replace(' ', chr(0xa0))}" if given and given != "+x +y +z" else ""  # kept on one line
     if isinstance(estimated, dict) and role is not None:
         words = mounting_report_words(estimated.get(role.value), role)
         if words is None:

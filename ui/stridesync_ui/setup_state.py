@@ -129,8 +129,10 @@ class MountingWatch:
     replay costs no more than a live run.
     """
 
-    def __init__(self, core):
+    def __init__(self, core, *, clock=time.monotonic):
         self.core = core
+        #: the clock the throttles read (s); a test feeding data faster than real time can pass the data clock
+        self.clock = clock
         self.trackers = dict(getattr(core, "mounting", None) or {})
         self.config: MountingConfig = next((t.config for t in self.trackers.values()), MountingConfig())
         keep_s = self.config.max_hold_s + 5.0
@@ -142,7 +144,6 @@ class MountingWatch:
         self._verdicts: dict[tuple, tuple] = {}
         self._state: SetupState | None = None
         self._state_key: tuple | None = None
-        self._clock = time.monotonic
 
     @property
     def active(self) -> bool:
@@ -160,7 +161,7 @@ class MountingWatch:
         """The setup of every role in ``roles`` (the sensors in the session); None without estimation."""
         if not self.trackers:
             return None
-        now = self._clock()
+        now = self.clock()
         for role, tr in self.trackers.items():
             if tr.rotation is None and now - self._progress_at.get(role, -1e9) >= ESTIMATE_EVERY_S:
                 self._progress_at[role] = now
