@@ -107,7 +107,7 @@ def _sensor_state(a: LiveAnalyzer) -> dict:
             mapping=list(a.mapping_log[k]), arrival_log=list(a.arrival_log[k]),
             gate=(s.gate.last, s.gate.rejected, None if s.gate.pending is None else
                   (s.gate.pending[0], bytes(s.gate.pending[1]))), bad=s.bad)
-    for role, st in a._streams.items():
+    for role, st in a.streams.items():
         out[role.value] = (st.quiet_until, st.seg_id, st.n)
     return out
 
@@ -137,7 +137,7 @@ def test_bulk_replay_equals_per_input_live_on_hostile_input(tmp_path, seed):
     assert live.sensors[d].clock.n_rejected > 0
     mapped_last = np.array([x[1] for x in live.mapping_log[d]])
     assert np.any(np.diff(mapped_last) < 0)  # so samples overlapping what the core had were dropped
-    assert live._streams[sensors[b][0]].quiet_until > 15.0  # the dropout was declared
+    assert live.streams[sensors[b][0]].quiet_until > 15.0  # the dropout was declared
     assert len(live.core.steps_) > 20
     gaps = [e for e in live.core.events_ if e.role == sensors[b][0] and 15.5 < e.time_s < 19.5]
     assert not gaps

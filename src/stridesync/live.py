@@ -235,7 +235,8 @@ class LiveAnalyzer:
     """
 
     def __init__(self, sensors: dict[str, tuple[Role, float]], *, config: DetectorConfig | None = None,
-                 sink: object | None = None, align: str = "given", pinned: Iterable[str] = ()):
+                 sink: object | None = None, align: str = "given", pinned: Iterable[str] = (),
+                 batch_samples: int = 0):
         self.config = config or DetectorConfig()
         self.sink = sink
         self.sensors = {k: _Sensor(k, Role(v[0]), ClockSync(), nominal_rate_hz=float(v[1])) for k, v in sensors.items()}
@@ -250,7 +251,12 @@ class LiveAnalyzer:
                                  gyro_roles=[Role(v[0]) for k, v in sensors.items() if k in self.gyro],
                                  mounting=mounting)
         self.now_s = 0.0
-        self._streams = self.core.streams  # the core's per-role streams (kept if the core is wrapped)
+        self._streams = self.core.streams  # the core's per-role streams
+        #: hand the core about this many samples at a time (0: every packet's at once); a replay as fast as
+        #: possible batches, the core being chunk-invariant
+        self.batch_samples = int(batch_samples)
+        self._pending: list = []
+        self._pending_n = 0
         # diagnostics for tests, benchmarks and health views; bounded, so a long session cannot grow them
         # without limit (the session file is the complete record)
         self.state_log: list[tuple[float, str, str]] = []  # (session time, key, new state)
@@ -366,7 +372,9 @@ class LiveAnalyzer:
                 # samples taken before (now − GAP_AFTER_S) that have not arrived by now are lost
                 until = max(s.last_sample_s, now_s - GAP_AFTER_S) + 1e-6
                 if until > self.core.streams[s.role].quiet_until:
-                    e, p = self._logged(self.core.declare_gap(s.role, until))
+                    e0, p0 = self.flush()
+                    e, p = self.logged(self.core.declare_gap(s.role, until))
+                    e, p = e0 + e, p0 + p
                     ev += e
                     st += p
         return ev, st
@@ -374,7 +382,22 @@ class LiveAnalyzer:
     def finish(self) -> tuple[list[Event], list[Step]]:
         if self.sink is not None:
             self.sink.finish(self.now_s)
-        return self.core.finish()
+        ev, st = self.flush()
+        e2, s2 = self.core.finish()
+        return ev + e2, st + s2
+
+    def flush(self) -> tuple[list[Event], list[Step]]:
+        """Hand the core the blocks held for batching (one block per sensor), if any."""
+        if not self._pending:
+            return [], []
+        blocks, self._pending, self._pending_n = self._pending, [], 0
+        by_role: dict[Role, list] = {}
+        for role, t, acc, gyro in blocks:  # a sensor's samples are in time order
+            by_role.setdefault(role, []).append((t, acc, gyro))
+        merged = [(role, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                   None if parts[0][2] is None else np.concatenate([p[2] for p in parts]))
+                  for role, parts in by_role.items()]
+        return self.core.push_many(merged)
 
     # ------------------------------------------------------------------ internals
     def _flush(self, s: _Sensor, arrival_s: float) -> tuple[list[Event], list[Step]]:
@@ -401,9 +424,22 @@ class LiveAnalyzer:
         s.held.clear()
         if not blocks:
             return [], []
-        return self._logged(self.core.push_many(blocks))
+        if self.batch_samples:
+            self._pending += blocks
+            self._pending_n += sum(len(b[1]) for b in blocks)
+            if self._pending_n < self.batch_samples:
+                return [], []
+            return self.logged(self.flush())
+        return self.logged(self.core.push_many(blocks))
 
-    def _logged(self, out: tuple[list[Event], list[Step]]) -> tuple[list[Event], list[Step]]:
+    @property
+    def streams(self) -> dict:
+        """The core's per-role streams, read-only (the bulk replay reads their quiet edges)."""
+        return self._streams
+
+    def logged(self, out: tuple[list[Event], list[Step]]) -> tuple[list[Event], list[Step]]:
+        """Note ``out``'s events in the emission log (session time, newest sample) and return it: every path
+        that hands the core's output on goes through here (the bulk replay too)."""
         newest = self.core.now_s
         for e in out[0]:
             self.emission_log.append((e, self.now_s, newest))

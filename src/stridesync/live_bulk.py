@@ -139,7 +139,7 @@ class _SensorPass:
                 g = int(order[b])
                 if max(t2c[g], t3c[g]) < SENSOR_TIME_LIMIT_US:
                     clock.add_exchange(t1c[g], t2c[g], t3c[g], t4c[g])
-                has_model[b] = clock._model is not None
+                has_model[b] = clock.model is not None
                 cur = b + 1
         self.obs_g, self.obs_has_model = order, has_model
         # ---- release: a packet waits (at most MAX_HELD of them) until a model exists, then goes with it
@@ -329,7 +329,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
     stops = sorted(set(special) | set(cuts) | {n_in})
 
     core = a.core
-    streams = a._streams
+    streams = a.streams
     last_state_g = {k: -1 for k in a.sensors}
     finished = False
 
@@ -362,7 +362,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
             blocks.append((s.role, times, acc, gyro))
         if not blocks:
             return [], []
-        return a._logged(core.push_many(blocks))
+        return a.logged(core.push_many(blocks))
 
     g_prev = 0
     for g in stops:
@@ -389,7 +389,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
                     if last is not None and now - last > GAP_AFTER_S and p.model_before(g):
                         until = max(s.last_sample_s, now - GAP_AFTER_S) + 1e-6
                         if until > streams[s.role].quiet_until:
-                            e, q = a._logged(core.declare_gap(s.role, until))
+                            e, q = a.logged(core.declare_gap(s.role, until))
                             ev += e
                             st += q
             elif kind == FINISH:

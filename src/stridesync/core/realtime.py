@@ -27,7 +27,7 @@ import logging
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -413,6 +413,7 @@ class RealtimeCore:
                  gyro_roles: Iterable[Role] = (), mounting: dict | None = None):
         self.config = cfg = config or DetectorConfig()
         self.mounting = {Role(r): t for r, t in (mounting or {}).items()}
+        self._listeners: list[Callable[[list], None]] = []
         if not sample_rates_hz:
             raise InputFormatError("no sensor roles to analyse")
         gyro = {Role(r) for r in gyro_roles}
@@ -447,12 +448,24 @@ class RealtimeCore:
         angular rates in deg/s for a sensor that has them)."""
         return self.push_many([(role, time_s, acc_g, gyro_dps)])
 
+    def add_listener(self, fn: Callable[[list], None]) -> None:
+        """Call ``fn(blocks)`` with every list of blocks handed to :meth:`push_many`, as given (before the
+        mounting stage), before the core uses them: the way to watch the core's input (a viewer's traces, a
+        replay that keeps the samples) without wrapping or patching it."""
+        self._listeners.append(fn)
+
     def push_many(self, blocks) -> tuple[list[Event], list[Step]]:
         """Feed blocks ``(role, time_s, acc_g[, gyro_dps])`` of several sensors that arrived together,
         then decide once."""
-        n_ev, n_st = len(self.events_), len(self.steps_)
+        for fn in self._listeners:
+            fn(blocks)
         if self.mounting:
             blocks = self._mounted(blocks)
+        return self._push_body(blocks)
+
+    def _push_body(self, blocks) -> tuple[list[Event], list[Step]]:
+        """Body-frame blocks into the streams, then decide."""
+        n_ev, n_st = len(self.events_), len(self.steps_)
         for block in blocks:
             role, time_s, acc_g = block[0], block[1], block[2]
             gyro_dps = block[3] if len(block) > 3 else None
@@ -490,12 +503,8 @@ class RealtimeCore:
         n_ev, n_st = len(self.events_), len(self.steps_)
         if self.mounting:
             rest = [(r, *b) for r, tr in self.mounting.items() for b in tr.finish()]
-            if rest:  # already through their trackers: straight to the streams
-                trackers, self.mounting = self.mounting, {}
-                try:
-                    self.push_many(rest)
-                finally:
-                    self.mounting = trackers
+            if rest:  # already through their trackers (and seen by the listeners): straight to the streams
+                self._push_body(rest)
         for s in self.streams.values():
             s.finish()
         self._run()

@@ -50,56 +50,26 @@ PACED_BLOCK_S = 0.02
 FAST_BLOCK_S = 5.0  # as fast as possible: the core is chunk-invariant, and fewer pushes cost less
 
 
-class _CoreTap:
-    """Stands in for a RealtimeCore inside a LiveAnalyzer: optionally batches pushes and keeps the samples.
+class _Capture:
+    """A core listener that keeps every block handed to the core (the decoded, clock-mapped samples)."""
 
-    Every attribute other than the ones defined here is the real core's.
-    """
+    def __init__(self):
+        self.parts: dict[Role, list] = {}
 
-    def __init__(self, core: RealtimeCore, *, batch: bool, capture: bool):
-        self._core, self._batch, self._capture = core, batch, capture
-        self._pending: list = []
-        self._n = 0
-        self.captured: dict[Role, list] = {}
+    def __call__(self, blocks) -> None:
+        for role, t, acc, *g in blocks:
+            gyro = g[0] if g and g[0] is not None else None
+            self.parts.setdefault(Role(role), []).append(
+                (np.asarray(t, float), np.asarray(acc, float), None if gyro is None else np.asarray(gyro, float)))
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._core, name)
-
-    def push_many(self, blocks):
-        if self._capture:
-            for role, t, acc, *g in blocks:
-                gyro = g[0] if g and g[0] is not None else None
-                self.captured.setdefault(role, []).append(
-                    (np.asarray(t, float), np.asarray(acc, float), None if gyro is None else np.asarray(gyro, float)))
-        if not self._batch:
-            return self._core.push_many(blocks)
-        self._pending += blocks
-        self._n += sum(len(b[1]) for b in blocks)
-        if self._n >= FAST_BATCH_SAMPLES:
-            return self.flush()
-        return [], []
-
-    def flush(self):
-        if not self._pending:
-            return [], []
-        blocks, self._pending, self._n = self._pending, [], 0
-        by_role: dict[Role, list] = {}
-        for role, t, acc, *g in blocks:  # one block per role: a sensor's samples are in time order
-            by_role.setdefault(role, []).append((t, acc, g[0] if g else None))
-        merged = [(role, np.concatenate([t for t, _, _ in parts]), np.concatenate([a for _, a, _ in parts]),
-                   None if parts[0][2] is None else np.concatenate([g for _, _, g in parts]))
-                  for role, parts in by_role.items()]
-        return self._core.push_many(merged)
-
-    def declare_gap(self, role, until_s):
-        ev, st = self.flush()
-        e2, s2 = self._core.declare_gap(role, until_s)
-        return ev + e2, st + s2
-
-    def finish(self):
-        ev, st = self.flush()
-        e2, s2 = self._core.finish()
-        return ev + e2, st + s2
+    def recording(self) -> Recording:
+        out: Recording = {}
+        for role, parts in self.parts.items():
+            gyro = (np.concatenate([p[2] for p in parts]).reshape(-1, 3)
+                    if all(p[2] is not None for p in parts) else None)
+            out[role] = RoleSamples(role, np.concatenate([p[0] for p in parts]),
+                                    np.concatenate([p[1] for p in parts]).reshape(-1, 3), gyro)
+        return out
 
 
 class _SamplesAnalyzer:
@@ -227,12 +197,13 @@ class Replay:
             core = RealtimeCore(self._rates, config=self.config, mounting=mounting,
                                 gyro_roles=[r for r, s in self._recording.items() if s.gyro_dps is not None])
             a = _SamplesAnalyzer(core)
-            if self.capture_samples:
-                a.core = _CoreTap(core, batch=False, capture=True)
-            return a
-        a = LiveAnalyzer(self._rates, config=self.config, **self._mounting())
-        if batch or self.capture_samples:
-            a.core = _CoreTap(a.core, batch=batch, capture=self.capture_samples)
+        else:
+            a = LiveAnalyzer(self._rates, config=self.config, batch_samples=FAST_BATCH_SAMPLES if batch else 0,
+                             **self._mounting())
+        self._capture = None
+        if self.capture_samples:
+            self._capture = _Capture()
+            a.core.add_listener(self._capture)
         return a
 
     def _mounting(self) -> dict:
@@ -358,8 +329,10 @@ class Replay:
         :mod:`stridesync.live_bulk`)."""
         wall_start = time.monotonic()
         a = LiveAnalyzer(self._rates, config=self.config, **self._mounting())
+        self._capture = None
         if self.capture_samples:
-            a.core = _CoreTap(a.core, batch=False, capture=True)
+            self._capture = _Capture()
+            a.core.add_listener(self._capture)
         on_update, on_progress = self.on_update, self.on_progress
 
         def on_chunk(ev: list[Event], st: list[Step], t: float) -> None:
@@ -377,14 +350,8 @@ class Replay:
         return self._result(a, wall_start)
 
     def _result(self, a: Any, wall_start: float) -> ReplayResult:
-        core = a.core._core if isinstance(a.core, _CoreTap) else a.core
-        samples: Recording = {}
-        if self.capture_samples and isinstance(a.core, _CoreTap):
-            for role, parts in a.core.captured.items():
-                gyro = (np.concatenate([p[2] for p in parts]).reshape(-1, 3)
-                        if all(p[2] is not None for p in parts) else None)
-                samples[role] = RoleSamples(role, np.concatenate([p[0] for p in parts]),
-                                            np.concatenate([p[1] for p in parts]).reshape(-1, 3), gyro)
+        core = a.core
+        samples: Recording = self._capture.recording() if self._capture is not None else {}
         return ReplayResult(a, list(core.events_), list(core.steps_), core.summary(),
                             data_s=self.t_end_s - self.t_start_s, wall_s=time.monotonic() - wall_start, samples=samples)
 

@@ -1,0 +1,68 @@
+"""The house's shape: no module reads another module's private attributes (issue #13).
+
+A private attribute (``_name``, not ``__dunder__`` nor an Enum ``_sunder_``) may be read through ``self`` or
+``cls`` anywhere, and through any other object only in the module that defines it (assigns ``self._name``,
+declares ``def _name`` / ``class _Name``, or binds ``_name`` at module level). Everything else is a reach into
+another module's insides: it goes through a public property, method or listener instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = [ROOT / "src" / "stridesync", ROOT / "ui" / "stridesync_ui"]
+SUNDER = re.compile(r"^_[A-Za-z0-9]+(_[A-Za-z0-9]+)*_$")
+
+
+def _defined_here(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def private_reads(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    mine = _defined_here(tree)
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        name = node.attr
+        if not name.startswith("_") or name.startswith("__") or SUNDER.match(name):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            continue
+        if name in mine:
+            continue
+        out.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    return out
+
+
+def test_no_module_reads_another_modules_private_attributes():
+    found = [hit for pkg in PACKAGES for f in sorted(pkg.rglob("*.py")) for hit in private_reads(f)]
+    assert not found, "private attributes read across modules:\n" + "\n".join(found)
+
+
+def test_the_check_sees_a_reach_into_another_module(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(analyzer):\n    return analyzer.core._now\n")
+    good = tmp_path / "good.py"
+    good.write_text("class A:\n    def __init__(self):\n        self._x = 1\n\ndef f(a):\n    return a._x\n")
+    global ROOT
+    old, ROOT = ROOT, tmp_path
+    try:
+        assert private_reads(bad) == ["bad.py:2: analyzer.core._now"]
+        assert private_reads(good) == []
+    finally:
+        ROOT = old
