@@ -777,6 +777,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- main
+def cmd_hub(args: argparse.Namespace) -> int:
+    from .team.hub import run_hub
+    return run_hub(args)
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from .team.view import run_team
+    return run_team(args)
+
+
+def cmd_import_xdf(args: argparse.Namespace) -> int:
+    from .session.xdf import run_import_xdf
+    return run_import_xdf(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="stridesync", description="StrideSync: per-step limb synchronisation for runners.")
     p.add_argument("--version", action="version", version=f"stridesync {__version__}")
@@ -947,6 +962,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("session", type=Path, help="the damaged session file")
     rep.add_argument("--out", type=Path, required=True, help="the repaired session file to create")
     rep.set_defaults(func=cmd_repair)
+    from .team.cli_args import add_team_parsers
+    add_team_parsers(sub, hub=cmd_hub, team=cmd_team, import_xdf=cmd_import_xdf)
     return p
 
 

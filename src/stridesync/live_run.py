@@ -54,6 +54,9 @@ class LiveOptions:
     on_record_error: Callable[[str], None] | None = None
     #: sensor mounting: "auto" estimates each sensor's rotation (unless the roster pins it), "given" trusts the roster
     align: str = "auto"
+    #: the :func:`time.monotonic` instant that is session time 0 (None: now). Hubs that share one simulated
+    #: runner pass the same origin, so their virtual sensors see the same instant at the same time
+    clock_origin_s: float | None = None
 
 
 @dataclass
@@ -70,7 +73,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
     """Run a live session until ``opts.seconds`` pass or ``opts.stop`` is set; everything is stopped cleanly."""
     from .sources.ble import Acquisition
 
-    t0 = time.monotonic()
+    t0 = time.monotonic() if opts.clock_origin_s is None else float(opts.clock_origin_s)
     clock = lambda: time.monotonic() - t0  # noqa: E731 - the session clock, shared with virtual sensors
     cpu0 = time.process_time()
     radio = fleet = sim = recorder = None

@@ -1,0 +1,1 @@
+"""Sinks at the end of the data path: LSL outlets (the recorder lives in stridesync.session)."""
