@@ -59,6 +59,7 @@ class MountingConfig:
     recheck_every_s: float = 2.0  #: decision spacing (data time)
     recheck_window_s: float = 8.0  #: the slip check looks at this much recent data
     slip_deg: float = 12.0  #: a swing axis that moved more than this is a slip
+    settle_long_x: int = 4  #: a slip is settled again from all the data since its flag, this many windows on
     max_hold_s: float = 60.0  #: no estimate after this much data: the given mounting is kept
     no_standing_keep_deg: float = 45.0  #: without standing, the given x is kept when this close to the posture's
     wrist_posture_deg: float = 32.0  #: running posture vs standing: a shin stays under it, a bent forearm above
@@ -521,6 +522,8 @@ class MountingTracker:
         self._recent: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         self._R: np.ndarray | None = None if not pinned else np.eye(3)
         self._settle_from: int | None = None  # sample index of a slip being settled
+        self._settle_stage = 0
+        self._since: list | None = None  # samples since a slip's flag, until it is settled for good
         self.log: list[_Log] = []
 
     # ---------------------------------------------------------------- public read-only state
@@ -571,6 +574,8 @@ class MountingTracker:
         total = sum(len(p[0]) for p in self._recent)
         while self._recent and total - len(self._recent[0][0]) >= self._win:
             total -= len(self._recent.pop(0)[0])
+        if self._since is not None:
+            self._since.append(part)
         if self._R is None:
             self._held.append(part)
         else:
@@ -625,14 +630,19 @@ class MountingTracker:
         return V[:, 0] if w[0] < 0.25 * w.sum() else None
 
     def _recheck(self) -> None:
+        since = None
         if self._settle_from is not None:
-            if self._n - self._settle_from < self._win:
+            k = self._n - self._settle_from
+            if self._settle_stage == 0 and k >= self._win:
+                kind, self._settle_stage = "settled", 1  # the last recheck_window_s: all after the flag
+            elif self._settle_stage == 1 and k >= self.config.settle_long_x * self._win:
+                kind, since = "settled", self._since  # everything since the flag: a steadier axis
+                self._settle_from, self._since, self._settle_stage = None, None, 0
+            else:
                 return
-            self._settle_from = None
-            kind = "settled"
         else:
             kind = "slipped"
-        t, a, g = self._cat(self._recent)
+        t, a, g = self._cat(since if since else self._recent)
         if len(t) < self._win:
             return
         z_new = self._axis(a, g)
@@ -651,11 +661,11 @@ class MountingTracker:
                              float(t[-1]), standing_s=0.0, standing_spread_deg=None, planarity=None, strides=0,
                              sign_margin=None, posture_deg=None, x_from="slip correction",
                              message=(f"moved {ang:.0f}° on its segment: corrected" if kind == "slipped"
-                                      else f"re-settled after the slip ({ang:.0f}° more)"))
+                                      else f"re-settled after the slip ({ang:.1f}° more)"))
         self._R = R
         self.log.append(_Log(float(t[-1]), kind, e, ang))
         if kind == "slipped":
-            self._settle_from = self._n
+            self._settle_from, self._settle_stage, self._since = self._n, 0, []
 
 
 def align_recording(recording: Recording, *, config: MountingConfig | None = None,
