@@ -181,6 +181,12 @@ def test_live_sensors_with_a_wrong_roster_mounting_are_estimated_recorded_and_re
     summary = res.analyzer.core.summary()
     assert set(summary["mounting"]) == {"left_shin", "right_shin", "left_wrist"}  # right wrist pinned
     assert all(v and v[0]["ok"] for v in summary["mounting"].values())
+    # the virtual sensors remap as the firmware does, so the host's estimate undoes each roster mounting
+    from stridesync.protocol import remap_matrix
+    for e in roster.sensors:
+        if e.role.value in summary["mounting"]:
+            R = np.asarray(summary["mounting"][e.role.value][0]["rotation"])
+            assert rotation_angle_deg(R @ remap_matrix(e.mounting.to_bytes())) < 3.0, e.role
     # against the simulator's own recording analysed in the body frame, live finds the same shin events
     truth = [e for e in analyze(res.sim.recording).events if e.time_s < res.analyzer.core.now_s - 2.0
              and e.role in (Role.LEFT_SHIN, Role.RIGHT_SHIN) and e.time_s > 8.0]

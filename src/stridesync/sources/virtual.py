@@ -30,6 +30,7 @@ from stridesync_fw import packets as P
 from stridesync_fw.control import Config, ControlHandler
 
 from ..model import Role, RoleSamples
+from ..protocol import remap_matrix
 from .bumble_backend import VirtualPeripheral, VirtualRadio
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class VirtualSensor:
     # ------------------------------------------------------------------ the radio
     def _sample(self, until: float) -> None:
         """Push every sample taken up to session time ``until`` (the connection event) into the packetizer
-        (raw int16, already in the body frame)."""
+        (raw int16, remapped by the mounting the host set, as the firmware does)."""
         pk = self._packetizer
         if pk is None or not self.config.streaming:
             return
@@ -288,9 +289,14 @@ class VirtualSensor:
         if j <= self._next_index:
             return
         fs = self.config.acc_range_g
-        x = self.samples.acc_g[self._next_index:j] * (32768.0 / fs)
+        # the firmware's mounting remap (PROTOCOL §4): the simulated samples are what the IMU's own axes read
+        remap = bytes(self.config.remap)
+        M = None if remap == b"\x00\x01\x02" else remap_matrix(remap)
+        acc = self.samples.acc_g[self._next_index:j]
+        x = (acc if M is None else acc @ M.T) * (32768.0 / fs)
         if self.config.gyro_range_dps:
-            x = np.hstack([x, self.samples.gyro_dps[self._next_index:j] * (32768.0 / self.config.gyro_range_dps)])
+            gyro = self.samples.gyro_dps[self._next_index:j]
+            x = np.hstack([x, (gyro if M is None else gyro @ M.T) * (32768.0 / self.config.gyro_range_dps)])
         raw = np.clip(np.round(x), -32768, 32767).astype(np.int16)
         for k, t_us in enumerate(self.sensor_us[self._next_index:j]):
             pk.push(int(t_us), raw[k])
