@@ -105,7 +105,7 @@ def _run_live_hub(args, athlete: str) -> int:
     from ..core.config import DetectorConfig
     from ..live_run import LiveOptions, run_live
     from ..roster import Roster
-    from ..sinks.lsl import HubOutlets
+    from ..sinks.lsl import HubOutlets, lsl_clock
 
     roles = _parse_roles(getattr(args, "roles", None))
     roster = Roster.load(args.roster) if args.roster else None
@@ -138,7 +138,7 @@ def _run_live_hub(args, athlete: str) -> int:
             add(outlets.samples)
         state["outlets"], state["analyzer"] = outlets, analyzer
         print(f"hub {outlets.hub}: {athlete}, {len(sensors)} sensors on LSL "
-              f"({', '.join(r.value for _, r, *_ in sensors)})", flush=True)
+              f"({', '.join(r.value for _, r, *_ in sensors)}) at LSL clock {lsl_clock():.3f}", flush=True)
 
     def on_update(events, steps, analyzer) -> None:
         out = state["outlets"]
