@@ -54,6 +54,24 @@ def test_no_module_reads_another_modules_private_attributes():
     assert not found, "private attributes read across modules:\n" + "\n".join(found)
 
 
+def test_nothing_wraps_or_patches_the_core():
+    """Watchers use ``core.add_listener`` and public properties: no ``__getattr__`` stand-ins, no methods
+    replaced on a live object."""
+    found = []
+    for pkg in PACKAGES:
+        for f in sorted(pkg.rglob("*.py")):
+            tree = ast.parse(f.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__getattr__":
+                    found.append(f"{f.relative_to(ROOT)}:{node.lineno}: def __getattr__")
+                if isinstance(node, ast.Assign):
+                    for tgt in node.targets:
+                        if (isinstance(tgt, ast.Attribute) and tgt.attr in ("push_many", "push", "finish", "declare_gap")
+                                and not (isinstance(tgt.value, ast.Name) and tgt.value.id == "self")):
+                            found.append(f"{f.relative_to(ROOT)}:{node.lineno}: {ast.unparse(tgt)} = …")
+    assert not found, "\n".join(found)
+
+
 def test_the_check_sees_a_reach_into_another_module(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f(analyzer):\n    return analyzer.core._now\n")

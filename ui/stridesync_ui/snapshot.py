@@ -212,9 +212,9 @@ class SensorWatch:
 class SnapshotBuilder:
     """Keeps the worker-side state a snapshot needs (sample rings, sensor watch, cached statistics).
 
-    Call :meth:`attach` once with the real-time core: it wraps ``core.push_many`` so every block the
-    core receives is also copied into the rings (the core itself is left untouched). Call :meth:`build`
-    on the same thread as the core.
+    Call :meth:`attach` once with the real-time core: it listens to the core's input
+    (``core.add_listener``) so every block the core receives is also copied into the rings. Call
+    :meth:`build` on the same thread as the core.
     """
 
     def __init__(self, mode: str = "live"):
@@ -249,9 +249,8 @@ class SnapshotBuilder:
         self.trace_labels = MappingProxyType({r: trace_label(r, rs) for r, rs in self.rule_sets.items()})
         watch = self.mounting = MountingWatch(core)
         trackers = watch.trackers
-        original = core.push_many
 
-        def push_many(blocks, _orig=original):
+        def on_blocks(blocks):
             if watch.active:
                 watch.feed(blocks)
             for role, t, acc, *gyro in blocks:
@@ -265,9 +264,8 @@ class SnapshotBuilder:
                         acc = np.asarray(acc, dtype=float).reshape(len(t), 3) @ R.T
                         g = None if g is None else np.asarray(g, dtype=float).reshape(len(t), 3) @ R.T
                     ring.extend(np.asarray(t, dtype=float), self.trace_values(role, len(t), acc, g))
-            return _orig(blocks)
 
-        core.push_many = push_many
+        core.add_listener(on_blocks)  # the core's tap: every block as pushed, before the core uses it
 
     def trace_values(self, role: Role, n: int, acc_g, gyro_dps) -> np.ndarray:
         """The traced signal of one block: −ω_z (deg/s) under the gyroscope rules, else the rules' acceleration
