@@ -15,7 +15,7 @@ import pytest
 
 from stridesync.core.config import DetectorConfig
 from stridesync.live import LiveAnalyzer
-from stridesync.protocol import DataPacket, _HEADER
+from stridesync.protocol import DataPacket, HEADER_STRUCT
 from stridesync.session.recorder import Recorder
 from stridesync.session.replay import Replay, replay
 from stridesync.session.store import Kind, SensorInfo, Session
@@ -38,7 +38,7 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
         if key == c and t >= 25.0:
             if kind == Kind.PACKET:
                 p = DataPacket.from_bytes(payload)
-                payload = _HEADER.pack(1, p.fmt, p.seq, p.t0_us - reboot_shift, p.period_us, p.n, p.acc_range_g,
+                payload = HEADER_STRUCT.pack(1, p.fmt, p.seq, p.t0_us - reboot_shift, p.period_us, p.n, p.acc_range_g,
                                        p.gyro_range_dps) + payload[18:]
             elif kind == Kind.EXCHANGE:
                 t1, t2, t3, t4 = payload
@@ -82,7 +82,7 @@ def _mutate(items: list[tuple], serials: list[str], rng: np.random.Generator) ->
     out[i] = (out[i][0], Kind.PACKET, a, bytes(acc_only))
     j = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == d and x[0] > 32.0)
     q = DataPacket.from_bytes(out[j][3])
-    out.insert(j, (out[j][0], Kind.PACKET, d, _HEADER.pack(1, q.fmt, q.seq, (1 << 62) + 5, q.period_us, q.n,
+    out.insert(j, (out[j][0], Kind.PACKET, d, HEADER_STRUCT.pack(1, q.fmt, q.seq, (1 << 62) + 5, q.period_us, q.n,
                                                            q.acc_range_g, q.gyro_range_dps) + out[j][3][18:]))
     k = next(k for k, x in enumerate(out) if x[1] == Kind.PACKET and x[2] == d and x[0] > 34.0)
     out[k] = (out[k][0] - 0.2, Kind.PACKET, d, out[k][3])  # stamped 200 ms too early: below the clock floor
@@ -170,7 +170,7 @@ def test_sensor_time_beyond_int64_is_counted_malformed_not_a_crash(tmp_path):
     items = []
     for i in range(400):
         t0 = (1 << 63) + 5 + i * 10_000 if i % 2 else 1_000_000 + i * 10_000
-        data = _HEADER.pack(1, 0, i, t0, 5000, 2, 4, 0) + np.zeros(6, "<i2").tobytes()
+        data = HEADER_STRUCT.pack(1, 0, i, t0, 5000, 2, 4, 0) + np.zeros(6, "<i2").tobytes()
         items.append((100.0 + i * 0.01, Kind.PACKET, "A", data))
     path = tmp_path / "t0.stridesync"
     rec = Recorder(path, sensors=[SensorInfo("A", Role.LEFT_SHIN, 200.0)], config=DetectorConfig())

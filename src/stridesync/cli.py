@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import StrideSyncError
+from .model import TARGET_MODELS
 
 log = logging.getLogger("stridesync")
 
@@ -804,7 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--steps", type=Path, help="steps CSV to write")
     a.add_argument("--summary", type=Path, help="session summary JSON to write")
     a.add_argument("--reference", action="store_true", help="use the offline reference analyser")
-    a.add_argument("--target", choices=("together", "baseline"), default="together", help="target model")
+    a.add_argument("--target", choices=TARGET_MODELS, default="together", help="target model")
     a.add_argument("--rules", choices=("auto", "gyro", "accel"), default="auto",
                    help="rule set: auto (gyroscope rules wherever angular rate is present), gyro, or accel "
                         "(ignore angular rate, for comparison) (default: auto)")
@@ -950,7 +951,7 @@ def build_parser() -> argparse.ArgumentParser:
     rpt.add_argument("--athlete", help="athlete name for the header (default: the session's)")
     rpt.add_argument("--date", help="session date for the header (default: the session's, or the CSV file's date)")
     rpt.add_argument("--notes", help="notes shown under the key numbers (default: the session's)")
-    rpt.add_argument("--target", choices=("together", "baseline"), default=None,
+    rpt.add_argument("--target", choices=TARGET_MODELS, default=None,
                      help="target model of the report's scores and weak link (default: a session's own, "
                           "'together' for a CSV)")
     rpt.set_defaults(func=cmd_report)

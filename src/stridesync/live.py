@@ -38,7 +38,7 @@ from .clock import ClockSync
 from .core.config import DetectorConfig
 from .core.mounting import MountingTracker
 from .core.realtime import RealtimeCore
-from .model import Event, Role, Step
+from .model import Event, LinkState, Role, Step
 from .protocol import FMT_ACC_GYRO, SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 GAP_AFTER_S = 1.0
 #: link states a packet does not overturn: the link reports them when it is down for good ('stopped': the
 #: session ended; 'off': the user disconnected the sensor), and packets queued before still drain after them
-STICKY_STATES = ("streaming", "off", "stopped")
+STICKY_STATES = (LinkState.STREAMING, LinkState.OFF, LinkState.STOPPED)
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
 #: entries kept in each diagnostic log: about 5 minutes of one sensor's packets (at ~50 per second). The
@@ -191,7 +191,7 @@ class _Sensor:
     key: str
     role: Role
     clock: ClockSync
-    state: str = "connecting"
+    state: str = LinkState.CONNECTING
     last_seq: int | None = None
     last_t0_us: int | None = None
     nominal_rate_hz: float = 0.0
@@ -324,7 +324,7 @@ class LiveAnalyzer:
         s.arrivals.append((h.arrival_s, pkt.n))
         self.arrival_log[s.key].append(h.arrival_s)
         if s.state not in STICKY_STATES:
-            s.state = "streaming"
+            s.state = LinkState.STREAMING
         s.clock.add_packet(pkt.t0_us + (pkt.n - 1) * pkt.period_us, h.arrival_s)
         s.held.append(pkt)
         if len(s.held) > MAX_HELD:
@@ -349,9 +349,9 @@ class LiveAnalyzer:
             return
         if state != s.state:
             self.state_log.append((self.now_s, key, state))
-        if state == "reconnecting" and s.state != "reconnecting":
+        if state == LinkState.RECONNECTING and s.state != LinkState.RECONNECTING:
             s.reconnects += 1
-        if state == "stalled" and s.state != "stalled":
+        if state == LinkState.STALLED and s.state != LinkState.STALLED:
             s.stalls += 1
         s.state = state
         if battery_pct is not None:

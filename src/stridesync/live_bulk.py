@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .clock import ClockSync
-from .model import Event, Step
+from .model import Event, LinkState, Step
 from .protocol import FMT_ACC_GYRO, HEADER_SIZE, SENSOR_TIME_LIMIT_US, DataPacket, decode_headers
 
 if TYPE_CHECKING:
@@ -377,7 +377,7 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
                 p = passes.get(key)
                 if p is not None:
                     if p.streamed_between(last_state_g[key], g) and p.s.state not in STICKY_STATES:
-                        p.s.state = "streaming"
+                        p.s.state = LinkState.STREAMING
                     last_state_g[key] = g
                 a.set_state(key, cols["state"][g], battery_pct=cols["battery_pct"][g], rssi=cols["rssi"][g])
             elif kind == TICK:
@@ -403,5 +403,5 @@ def feed_recorded(a: "LiveAnalyzer", cols: dict[str, list], *, chunk_s: float = 
     # final link states: a packet after the last recorded state change means streaming
     for key, p in passes.items():
         if p.streamed_between(last_state_g[key], g_prev + 1) and p.s.state not in STICKY_STATES:
-            p.s.state = "streaming"
+            p.s.state = LinkState.STREAMING
     return finished

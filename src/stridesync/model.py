@@ -7,7 +7,7 @@ degrees per second (``_dps``), percent (``_pct``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 
 import numpy as np
 
@@ -50,6 +50,51 @@ class Side(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class LinkState(str, Enum):
+    """A sensor link's state, as the acquisition reports it and a session records it (``inputs.state``)."""
+
+    IDLE = "idle"  # known, not connected yet
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    STALLED = "stalled"  # connected, its stream silent: being restarted
+    LOST = "lost"  # the link dropped: reconnecting
+    RECONNECTING = "reconnecting"
+    OFF = "off"  # taken out by the user (no alarm)
+    STOPPED = "stopped"  # the session ended
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class InputKind(IntEnum):
+    """What a session's recorded input is (``inputs.kind`` in the session file: these numbers are stored)."""
+
+    PACKET = 0
+    EXCHANGE = 1
+    STATE = 2
+    TICK = 3
+    FINISH = 4
+    SAMPLES = 5
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()
+
+
+class TargetModel(str, Enum):
+    """What a lag is scored against (MEASUREMENT.md §4): zero, or the athlete's own baseline."""
+
+    TOGETHER = "together"
+    BASELINE = "baseline"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: the target models' public names (CLI choices, settings)
+TARGET_MODELS = tuple(m.value for m in TargetModel)
 
 
 class EventKind(str, Enum):

@@ -38,7 +38,7 @@ GYRO_RANGES_DPS = (0, 125, 250, 500, 1000, 2000, 4000)
 #: u64 allows them; the host's int64 sample-time arithmetic and SQLite's INTEGER do not, so the host treats
 #: a packet or TIME_SYNC answer carrying one as malformed.
 SENSOR_TIME_LIMIT_US = 1 << 62
-_HEADER = struct.Struct("<BBHQHBBH")
+HEADER_STRUCT = struct.Struct("<BBHQHBBH")
 _CONFIG = struct.Struct("<BB3sHBHBB8sBB")
 _U64 = struct.Struct("<Q")
 _TIME_SYNC = struct.Struct("<QQQ")
@@ -186,7 +186,7 @@ class DataPacket:
         """Decode one notification; ProtocolError if malformed (PROTOCOL §3)."""
         if len(data) < HEADER_SIZE:
             raise ProtocolError(f"data packet of {len(data)} bytes is shorter than its 18-byte header")
-        version, fmt, seq, t0_us, period_us, n, acc, gyro = _HEADER.unpack_from(data, 0)
+        version, fmt, seq, t0_us, period_us, n, acc, gyro = HEADER_STRUCT.unpack_from(data, 0)
         _check_header(version, fmt, seq, t0_us, period_us, acc, gyro)
         width = 3 if fmt == FMT_ACC else 6
         if n == 0 or len(data) != HEADER_SIZE + 2 * width * n:
@@ -200,7 +200,7 @@ class DataPacket:
         return obj
 
     def __bytes__(self) -> bytes:
-        return _HEADER.pack(self.version, self.fmt, self.seq, self.t0_us, self.period_us, self.n,
+        return HEADER_STRUCT.pack(self.version, self.fmt, self.seq, self.t0_us, self.period_us, self.n,
                             self.acc_range_g, self.gyro_range_dps) + self.raw.astype("<i2").tobytes()
 
     def __eq__(self, other: object) -> bool:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QMainWind
                                QVBoxLayout, QWidget)
 
 from stridesync.errors import StrideSyncError
-from stridesync.model import EventKind, Role
+from stridesync.model import TARGET_MODELS, EventKind, Role
 
 from . import theme
 from .plots import ROLE_ORDER, TracePanel
@@ -189,7 +189,7 @@ class DashboardWindow(QMainWindow):
         st = self.settings
         self.controls.athlete.setText(str(st.value("athlete", "") or ""))
         model = str(st.value("target_model", "together") or "together")
-        if model in ("together", "baseline"):
+        if model in TARGET_MODELS:
             self.controls.target.setCurrentText(model)
         speed = float(st.value("replay_speed", 1.0) or 1.0)
         i = self.replay_bar.speed.findData(speed)

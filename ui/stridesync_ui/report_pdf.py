@@ -16,7 +16,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QTextDocument
 
 from .report_doc import CONTENT_W, Columns, Document, FigureBlock, KeyNumbers, Paragraphs, Section, Table
-from .report_plots import INK, _font
+from .report_plots import INK, font
 from stridesync.report.text import NOT_MEASURED, esc
 
 PAGE_W, PAGE_H = 794, 1123
@@ -76,7 +76,7 @@ class Layout:
         doc = QTextDocument()
         doc.documentLayout().setPaintDevice(self.device)
         doc.setDocumentMargin(0)
-        doc.setDefaultFont(_font(pt))
+        doc.setDefaultFont(font(pt))
         doc.setHtml(f'<div style="color:{colour}">{html}</div>')
         doc.setTextWidth(width)
         return doc
@@ -95,7 +95,7 @@ def _draw_rich(doc: QTextDocument) -> Painter:
 def _header(lay: Layout, doc: Document) -> None:
     d = doc.data
     athlete = d.athlete or "Unnamed athlete"
-    meta_font, meta_bold = _font(9), _font(9, bold=True)
+    meta_font, meta_bold = font(9), font(9, bold=True)
     fm, fb = lay.metrics(meta_font), lay.metrics(meta_bold)
     # meta pairs flow in lines
     lines: list[list[tuple[str, str, float]]] = [[]]
@@ -107,19 +107,19 @@ def _header(lay: Layout, doc: Document) -> None:
             x = 0.0
         lines[-1].append((k, v, x))
         x += w
-    athlete_font = _font(21, bold=True)
+    athlete_font = font(21, bold=True)
     height = 18 + 36 + 18 + 8 + 17 * len(lines) + 12
 
     def paint(p: QPainter, x0: float, y0: float) -> None:
         p.setPen(QColor(ACCENT))
-        p.setFont(_font(8, bold=True))
+        p.setFont(font(8, bold=True))
         p.drawText(QRectF(x0, y0, CONTENT_W, 16), int(Qt.AlignLeft | Qt.AlignVCenter), "S T R I D E S Y N C")
         p.setPen(QColor(INK))
         p.setFont(athlete_font)
         p.drawText(QRectF(x0, y0 + 18, CONTENT_W, 36), int(Qt.AlignLeft | Qt.AlignVCenter),
                    lay.metrics(athlete_font).elidedText(athlete, Qt.ElideRight, CONTENT_W))
         p.setPen(QColor(MUTED))
-        p.setFont(_font(10))
+        p.setFont(font(10))
         p.drawText(QRectF(x0, y0 + 54, CONTENT_W, 18), int(Qt.AlignLeft | Qt.AlignVCenter),
                    f"{doc.title}: limb timing against push-off")
         yy = y0 + 54 + 18 + 8
@@ -147,7 +147,7 @@ def _section_title(lay: Layout, s: Section, first_height: float) -> None:
 
     def paint(p: QPainter, x: float, y: float) -> None:
         p.setPen(QColor(INK))
-        p.setFont(_font(13, bold=True))
+        p.setFont(font(13, bold=True))
         p.drawText(QRectF(x, y, CONTENT_W, 22), int(Qt.AlignLeft | Qt.AlignVCenter), s.title)
         p.setPen(QPen(QColor(LINE), 1))
         p.drawLine(int(x), int(y + 25), int(x + CONTENT_W), int(y + 25))
@@ -170,33 +170,33 @@ def _key_numbers(lay: Layout, b: KeyNumbers) -> float:
             p.setBrush(Qt.NoBrush)
             inner = r.adjusted(10, 7, -8, -6)
             p.setPen(QColor(MUTED))
-            p.setFont(_font(7.5, bold=True))
+            p.setFont(font(7.5, bold=True))
             p.drawText(QRectF(inner.x(), inner.y(), inner.width(), 14), int(Qt.AlignLeft | Qt.AlignVCenter), k.label.upper())
             if k.value is None:
-                p.setFont(_font(12, italic=True))
+                p.setFont(font(12, italic=True))
                 p.drawText(QRectF(inner.x(), inner.y() + 18, inner.width(), 26), int(Qt.AlignLeft | Qt.AlignVCenter), NOT_MEASURED)
-                p.setFont(_font(7.5))
+                p.setFont(font(7.5))
                 p.drawText(QRectF(inner.x(), inner.y() + 46, inner.width(), 30), int(Qt.AlignLeft | Qt.TextWordWrap), k.missing)
                 continue
             # five tiles side by side: the number and its unit stay whole inside the tile (a long unit first
             # gets smaller, then the number)
             unit_pt, pt = 10.0, 24.0
-            while unit_pt > 7.5 and lay.metrics(_font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
-                    lay.metrics(_font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
+            while unit_pt > 7.5 and lay.metrics(font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
+                    lay.metrics(font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
                 unit_pt -= 0.5
-            while pt > 14 and lay.metrics(_font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
-                    lay.metrics(_font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
+            while pt > 14 and lay.metrics(font(pt, bold=True)).horizontalAdvance(k.shown) + 5 + \
+                    lay.metrics(font(unit_pt)).horizontalAdvance(k.unit) > inner.width():
                 pt -= 1.0
-            big = _font(pt, bold=True)
+            big = font(pt, bold=True)
             fm = lay.metrics(big)
             p.setPen(QColor(INK))
             p.setFont(big)
-            base = inner.y() + 16 + lay.metrics(_font(24, bold=True)).ascent()
+            base = inner.y() + 16 + lay.metrics(font(24, bold=True)).ascent()
             p.drawText(inner.x(), base, k.shown)
             p.setPen(QColor(MUTED))
-            p.setFont(_font(unit_pt))
+            p.setFont(font(unit_pt))
             p.drawText(inner.x() + fm.horizontalAdvance(k.shown) + 5, base, k.unit)
-            p.setFont(_font(7.5))
+            p.setFont(font(7.5))
             p.drawText(QRectF(inner.x(), inner.y() + 56, inner.width(), 34), int(Qt.AlignLeft | Qt.TextWordWrap), k.detail)
         if weak is not None:
             r = QRectF(x, y + th + GAP, CONTENT_W, wh)
@@ -207,13 +207,13 @@ def _key_numbers(lay: Layout, b: KeyNumbers) -> float:
             p.setBrush(Qt.NoBrush)
             inner = r.adjusted(18, 6, -10, -6)
             p.setPen(QColor(MUTED))
-            p.setFont(_font(7.5, bold=True))
+            p.setFont(font(7.5, bold=True))
             p.drawText(QRectF(inner.x(), inner.y(), inner.width(), 14), int(Qt.AlignLeft | Qt.AlignVCenter), "WEAK LINK")
             p.setPen(QColor(INK if weak.value is not None else MUTED))
-            p.setFont(_font(16, bold=weak.value is not None, italic=weak.value is None))
+            p.setFont(font(16, bold=weak.value is not None, italic=weak.value is None))
             p.drawText(QRectF(inner.x(), inner.y() + 14, inner.width(), 24), int(Qt.AlignLeft | Qt.AlignVCenter), weak.shown)
             p.setPen(QColor(MUTED))
-            p.setFont(_font(8))
+            p.setFont(font(8))
             p.drawText(QRectF(inner.x(), inner.y() + 38, inner.width(), 14), int(Qt.AlignLeft | Qt.AlignVCenter),
                        weak.detail or weak.missing)
     h = th + (GAP + wh if weak else 0.0)
@@ -265,7 +265,7 @@ def _table_geom(lay: Layout, t: Table, width: float) -> _TableGeom:
     weights = t.weights or [1.0] * n
     total = sum(weights)
     widths = [width * w / total for w in weights]
-    f, fh = _font(CELL_FONT_PT), _font(HEAD_FONT_PT, bold=True)
+    f, fh = font(CELL_FONT_PT), font(HEAD_FONT_PT, bold=True)
     header_h = max(lay.text_height(h, fh, w - 2 * PAD_X) for h, w in zip(t.header, widths)) + 2 * PAD_Y + 2
     row_h = [max(lay.text_height(c.text or " ", f, w - 2 * PAD_X) for c, w in zip(row, widths)) + 2 * PAD_Y
              for row in t.rows]
@@ -275,7 +275,7 @@ def _table_geom(lay: Layout, t: Table, width: float) -> _TableGeom:
 
 def _table_painter(t: Table, g: _TableGeom, rows: range, with_caption: bool) -> Painter:
     def paint(p: QPainter, x: float, y: float) -> None:
-        fh = _font(HEAD_FONT_PT, bold=True)
+        fh = font(HEAD_FONT_PT, bold=True)
         width = sum(g.widths)
         p.setFont(fh)
         p.setPen(QColor(MUTED))
@@ -294,7 +294,7 @@ def _table_painter(t: Table, g: _TableGeom, rows: range, with_caption: bool) -> 
             cx = x
             for i, (c, w) in enumerate(zip(row, g.widths)):
                 missing = c.text.startswith(NOT_MEASURED) or c.text in ("not recorded", "not worn")
-                p.setFont(_font(CELL_FONT_PT, italic=missing))
+                p.setFont(font(CELL_FONT_PT, italic=missing))
                 p.setPen(QColor(MUTED if missing else INK))
                 right = i in t.numeric and c.value is not None
                 align = (Qt.AlignRight if right else Qt.AlignLeft) | Qt.AlignTop | Qt.TextWordWrap
@@ -387,9 +387,9 @@ def _footer(p: QPainter, doc: Document, page: int, pages: int) -> None:
     p.setPen(QPen(QColor(LINE), 1))
     p.drawLine(MARGIN_X, int(y), MARGIN_X + CONTENT_W, int(y))
     p.setPen(QColor(MUTED))
-    p.setFont(_font(7.5))
+    p.setFont(font(7.5))
     left = f"StrideSync {d.provenance.get('software_version', '')} · {d.athlete or 'Unnamed athlete'} · {d.date}"
-    fm = QFontMetricsF(_font(7.5), p.device())
+    fm = QFontMetricsF(font(7.5), p.device())
     p.drawText(QRectF(MARGIN_X, y + 4, CONTENT_W - 90, 16), int(Qt.AlignLeft | Qt.AlignVCenter),
                fm.elidedText(left, Qt.ElideRight, CONTENT_W - 100))
     p.drawText(QRectF(MARGIN_X, y + 4, CONTENT_W, 16), int(Qt.AlignRight | Qt.AlignVCenter), f"page {page} of {pages}")

@@ -46,7 +46,7 @@ def _qcolor(c, alpha: int | None = None) -> QColor:
     return q
 
 
-def _font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
+def font(pt: float, bold: bool = False, italic: bool = False) -> QFont:
     f = QFont(FONT_FAMILY)
     f.setPointSizeF(pt)
     f.setBold(bold)
@@ -88,7 +88,7 @@ class Figure:
             ax.enableAutoSIPrefix(False)
             ax.setPen(_pen("#57606a"))
             ax.setTextPen(_pen(INK))
-            ax.setStyle(tickFont=_font(7.5), tickLength=-4)
+            ax.setStyle(tickFont=font(7.5), tickLength=-4)
         if x_label:
             p.getAxis("bottom").setLabel(x_label, **{"font-size": "8.5pt", "color": INK})
         if y_label:
@@ -146,7 +146,7 @@ def _need_app() -> None:
 def _note(p: pg.PlotItem, x: float, y: float, text: str, *, colour: str = GREY, anchor=(0.5, 0.5),
           pt: float = 8.0, italic: bool = True, bold: bool = False) -> pg.TextItem:
     t = pg.TextItem(text, color=_qcolor(colour), anchor=anchor)
-    t.setFont(_font(pt, italic=italic, bold=bold))
+    t.setFont(font(pt, italic=italic, bold=bold))
     t.setPos(x, y)
     p.addItem(t)
     return t
@@ -248,7 +248,7 @@ def lag_distribution_figure(data: ReportData, width_px: int = 700, height_px: in
         if above:
             _note(p, hi, y + 0.25, f"{above} ›", anchor=(1.0, 0.5), pt=6.5, italic=False)
     p.getAxis("left").setTicks([ticks, []])
-    p.getAxis("left").setStyle(tickFont=_font(8))
+    p.getAxis("left").setStyle(tickFont=font(8))
     p.getAxis("left").setWidth(142)  # "Right arm forward turn" whole: a label wider than its axis is not drawn
     p.showGrid(x=True, y=False, alpha=0.12)
     p.setXRange(lo, hi, padding=0)
@@ -457,7 +457,7 @@ def balance_figure(data: ReportData, width_px: int = 700, height_px: int = 250) 
         _note(p, v + (0.3 if v >= 0 else -0.3), y, ("0.0 %" if abs(v) < 0.05 else f"{v:+.1f} %"), colour=INK, italic=False, pt=7,
               anchor=(0.0, 0.5) if v >= 0 else (1.0, 0.5))
     p.getAxis("left").setTicks([ticks, []])
-    p.getAxis("left").setStyle(tickFont=_font(7.5))
+    p.getAxis("left").setStyle(tickFont=font(7.5))
     p.getAxis("left").setWidth(128)
     p.showGrid(x=True, y=False, alpha=0.12)
     p.setXRange(-lim, lim, padding=0.02)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from stridesync.model import Role
+from stridesync.model import LinkState, Role
 
 from . import theme
 from .plots import ROLE_ORDER
@@ -107,7 +107,7 @@ class SetupPanel(QWidget):
         self._seq = snap.seq
         st = snap.setup
         self.state = st
-        streaming = {r.role for r in snap.sensors if r.state in ("streaming", "stalled")}
+        streaming = {r.role for r in snap.sensors if r.state in (LinkState.STREAMING, LinkState.STALLED)}
         live = snap.mode == "live" and snap.state not in ("stopped", "finished")
         if st is None:
             for role, cells in self.rows.items():

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stridesync.model import LAG_NAMES, Event, EventKind, Role, Step
+from stridesync.model import LAG_NAMES, Event, EventKind, LinkState, Role, Step
 
 from stridesync.report.weak import weak_link_text
 from stridesync.report.words import ROLE_NAME, trace_label
@@ -48,8 +48,8 @@ GYRO_TRACE_AXIS = 2
 ROLE_WORDS = ROLE_NAME
 LAG_WORDS = {"swing_lag": "other leg's swing", "ipsi_arm_lag": "stance-side arm", "contra_arm_lag": "other arm"}
 #: link states that mean the sensor is gone (the link layer is working on it)
-DOWN_STATES = {"stalled": "STALLED — restarting its stream", "lost": "LOST — reconnecting",
-               "reconnecting": "LOST — reconnecting", "connecting": "LOST — reconnecting"}
+DOWN_STATES = {LinkState.STALLED: "STALLED — restarting its stream", LinkState.LOST: "LOST — reconnecting",
+               LinkState.RECONNECTING: "LOST — reconnecting", LinkState.CONNECTING: "LOST — reconnecting"}
 
 
 def fmt(v: float | None, spec: str = ".0f", unit: str = "") -> str:
@@ -176,14 +176,14 @@ class SensorWatch:
         alert = notice = None
         silent = age_s is not None and age_s > SILENT_AFTER_S and not ended
         down = h.state in DOWN_STATES and h.key in self.seen_streaming
-        if h.state == "off":  # taken out by the coach: no alarm, and its return is no recovery
+        if h.state == LinkState.OFF:  # taken out by the coach: no alarm, and its return is no recovery
             self.seen_streaming.discard(h.key)
             self.down_since.pop(h.key, None)
             self.recovered_at.pop(h.key, None)
             words, level = "off — disconnected by you", "idle"
-        elif h.state == "stopped" or (ended and h.state in ("streaming", "idle")):
+        elif h.state == LinkState.STOPPED or (ended and h.state in (LinkState.STREAMING, LinkState.IDLE)):
             words, level = "stopped: session ended", "idle"
-        elif h.state == "streaming" and not silent:
+        elif h.state == LinkState.STREAMING and not silent:
             if h.key in self.down_since:
                 self.recovered_at[h.key] = now_s
                 del self.down_since[h.key]
@@ -197,7 +197,7 @@ class SensorWatch:
             self.down_since.setdefault(h.key, now_s)
             words, level = f"NO DATA for {age_s:.1f} s", "bad"
             alert = f"{name} NO DATA for {age_s:.1f} s — out of range?"
-        elif h.state in ("connecting", "idle"):
+        elif h.state in (LinkState.CONNECTING, LinkState.IDLE):
             words, level = "connecting…", "idle"
         else:
             words, level = h.state, "warn"

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QStyle,
                                QSlider, QVBoxLayout, QWidget)
 
-from stridesync.model import LAG_NAMES, Role
+from stridesync.model import LAG_NAMES, TARGET_MODELS, LinkState, Role
 
 from . import theme
 from .plots import ROLE_ORDER, LagBars, PhaseWheel, TrendWidget
@@ -128,13 +128,13 @@ class SensorPanel(QFrame):
         m = QMenu(self)
         words = ROLE_WORDS[role].lower()
         a = m.addAction(f"Identify the {words} sensor (blink its LED)")
-        a.setEnabled(state in ("streaming", "stalled"))
+        a.setEnabled(state in (LinkState.STREAMING, LinkState.STALLED))
         a.triggered.connect(lambda: self.sigIdentify.emit(role))
         a = m.addAction(f"Disconnect the {words} sensor")
-        a.setEnabled(state is not None and state not in ("off", "stopped"))
+        a.setEnabled(state is not None and state not in (LinkState.OFF, LinkState.STOPPED))
         a.triggered.connect(lambda: self.sigDisconnect.emit(role))
         a = m.addAction(f"Reconnect the {words} sensor")
-        a.setEnabled(state == "off")
+        a.setEnabled(state == LinkState.OFF)
         a.triggered.connect(lambda: self.sigReconnect.emit(role))
         return m
 
@@ -157,7 +157,7 @@ class SensorPanel(QFrame):
             set_text(cells["rules"], rule_words(snap.rule_sets.get(role), short=True))
             # a sensor can blink when it is connected in a live session
             self._states[role] = row.state if snap.mode == "live" and row is not None and snap.state != "stopped" else None
-            can = snap.mode == "live" and row is not None and row.state in ("streaming", "stalled")
+            can = snap.mode == "live" and row is not None and row.state in (LinkState.STREAMING, LinkState.STALLED)
             if self.identify[role].isEnabled() != can:
                 self.identify[role].setEnabled(can)
             if row is None:
@@ -398,7 +398,7 @@ class ControlBar(QFrame):
         h.addWidget(self.lap)
         h.addWidget(label("Target"))
         self.target = QComboBox()
-        self.target.addItems(["together", "baseline"])
+        self.target.addItems(list(TARGET_MODELS))
         self.target.setToolTip("together: every limb peaks with the push (0 ms)\n"
                                "baseline: the median of the first 20 steps (applies from the next start)")
         h.addWidget(self.target)

@@ -26,6 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from stridesync.errors import StrideSyncError
+from stridesync.model import LinkState
 
 from .snapshot import DashSnapshot, SnapshotBuilder
 
@@ -183,7 +184,7 @@ class LiveWorker(_Threaded):
             now = max(a.now_s, self._now())
             health = a.health()
             if state is None:  # running once a sensor streams; connecting until then
-                state = "running" if any(h.state == "streaming" for h in health) else "connecting"
+                state = "running" if any(h.state == LinkState.STREAMING for h in health) else "connecting"
                 message = message or (self._phase if state == "connecting" else "")
             ages = {k: (now - s.last_arrival_s if s.last_arrival_s is not None else None) for k, s in a.sensors.items()}
             snap = self.builder.build(a.core, now, health=health, ages_s=ages, state=state, message=message,

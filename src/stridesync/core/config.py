@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import ConfigError
-
-TARGET_MODELS = ("together", "baseline")
+from ..model import TARGET_MODELS, TargetModel
 #: which rule set analyses a sensor: ``auto`` takes the gyroscope rules wherever angular rate is present
 RULE_CHOICES = ("auto", "gyro", "accel")
 #: settings of version 1's rules, found in sessions recorded under contract v1
@@ -99,7 +98,7 @@ class DetectorConfig:
     #: a lag is paired with the nearest limb event within ± this fraction of the stride (*implementation*)
     pairing_window_frac: float = 0.5
 
-    target_model: str = "together"
+    target_model: TargetModel = TargetModel.TOGETHER
     baseline_n: int = 20
     window_steps: int = 20
 
@@ -115,6 +114,7 @@ class DetectorConfig:
             raise ConfigError(f"rules must be one of {', '.join(RULE_CHOICES)}, not {self.rules!r}")
         if self.target_model not in TARGET_MODELS:
             raise ConfigError(f"target model must be one of {', '.join(TARGET_MODELS)}, not {self.target_model!r}")
+        object.__setattr__(self, "target_model", TargetModel(self.target_model))
         if not (0 < self.stride_min_s < self.stride_max_s):
             raise ConfigError("stride_min_s must be positive and below stride_max_s")
         if self.baseline_n < 1 or self.window_steps < 1:

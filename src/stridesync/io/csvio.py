@@ -133,7 +133,7 @@ def _show(text: str, limit: int = 40) -> str:
     return repr(text)
 
 
-def _read_text(path: PathLike) -> str:
+def read_text(path: PathLike) -> str:
     """The whole file as text with ``\\n`` line ends; gunzipped when the name ends ``.gz``."""
     p = Path(path)
     try:
@@ -189,13 +189,13 @@ def _write_text(path: PathLike, text: str) -> None:
 
 def _header_of(path: PathLike) -> tuple[str, ...]:
     """The header fields of a small CSV (empty for an empty file)."""
-    first = _read_text(path).split("\n", 1)[0]
+    first = read_text(path).split("\n", 1)[0]
     return tuple(name.strip() for name in next(csv.reader([first]))) if first.strip() else ()
 
 
 def _csv_rows(path: PathLike, header: Sequence[str]) -> list[tuple[int, list[str]]]:
     """The data rows of a small CSV with a fixed header, as ``(line number, fields)``; blank lines skipped."""
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise _error(path, "file is empty")
     lines = text.split("\n")
@@ -415,7 +415,7 @@ def read_wide_csv(path: PathLike) -> Recording:
     more; anything else unusual (or an error) takes a field-by-field path (~15 s for such a file)
     that names the first error precisely.
     """
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise _error(path, "file is empty")
     header, _, body = text.partition("\n")
@@ -678,11 +678,11 @@ def read_steps_csv(path: PathLike) -> list[Step]:
 # summary JSON
 
 
-def _jsonable(value: Any, where: str = "summary") -> Any:
+def jsonable(value: Any, where: str = "summary") -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, Enum):
-        return _jsonable(value.value, where)
+        return jsonable(value.value, where)
     if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -691,15 +691,15 @@ def _jsonable(value: Any, where: str = "summary") -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.ndarray):
-        return [_jsonable(item, where) for item in value.tolist()]
+        return [jsonable(item, where) for item in value.tolist()]
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             key = key.value if isinstance(key, Enum) else key
-            out[str(key)] = _jsonable(item, f"{where}[{key!r}]")
+            out[str(key)] = jsonable(item, f"{where}[{key!r}]")
         return out
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item, where) for item in value]
+        return [jsonable(item, where) for item in value]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"{where}: cannot store a {type(value).__name__} in the summary JSON")
@@ -711,13 +711,13 @@ def write_summary_json(path: PathLike, summary: dict) -> None:
     NaN and ±inf become ``null`` (strict JSON has no NaN). Enums become their value, numpy scalars
     and arrays plain numbers and lists, tuples lists, dict keys strings.
     """
-    text = json.dumps(_jsonable(summary), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False)
+    text = json.dumps(jsonable(summary), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False)
     _write_text(path, text + "\n")
 
 
 def read_summary_json(path: PathLike) -> dict:
     """Read a summary JSON written by :func:`write_summary_json` (``null`` stays ``None``)."""
-    text = _read_text(path)
+    text = read_text(path)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

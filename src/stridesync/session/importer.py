@@ -28,7 +28,7 @@ import numpy as np
 from ..core.config import DetectorConfig
 from ..errors import InputFormatError, OutputError
 from ..io import check_writable, read_wide_csv
-from ..io.csvio import _read_text
+from ..io.csvio import read_text
 from ..model import ROLES, Recording, Role, RoleSamples
 from .store import SensorInfo, SessionError
 
@@ -109,7 +109,7 @@ def read_mapped_csv(path: str | os.PathLike, mapping: ColumnMapping) -> Recordin
     Raises :class:`InputFormatError` (one line, with line and column) for a missing column, an empty
     or non-numeric value, or time that is not strictly increasing.
     """
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise InputFormatError(f"{path}: file is empty")
     first = text.split("\n", 1)[0]

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import DetectorConfig
-from ..protocol import _HEADER, HEADER_SIZE, SENSOR_TIME_LIMIT_US
-from .store import Kind, SensorInfo, _one_line, _upsert_sensor, create_session, put_results, set_meta
+from ..protocol import HEADER_STRUCT, HEADER_SIZE, SENSOR_TIME_LIMIT_US
+from ..model import InputKind
+from .store import SensorInfo, one_line, upsert_sensor, create_session, put_results, set_meta
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,16 @@ class Recorder:
 
     # ------------------------------------------------------------------ the sink (caller's thread)
     def packet(self, arrival_s: float, key: str, data: bytes) -> None:
-        self._q.put((Kind.PACKET, arrival_s, key, data))
+        self._q.put((InputKind.PACKET, arrival_s, key, data))
 
     def exchange(self, key: str, t1_s: float, t2_us: int, t3_us: int, t4_s: float) -> None:
-        self._q.put((Kind.EXCHANGE, t4_s, key, (t1_s, t2_us, t3_us, t4_s)))
+        self._q.put((InputKind.EXCHANGE, t4_s, key, (t1_s, t2_us, t3_us, t4_s)))
 
     def state(self, now_s: float, key: str, state: str, battery_pct: int | None = None, rssi: int | None = None) -> None:
-        self._q.put((Kind.STATE, now_s, key, (state, battery_pct, rssi)))
+        self._q.put((InputKind.STATE, now_s, key, (state, battery_pct, rssi)))
 
     def tick(self, now_s: float) -> None:
-        self._q.put((Kind.TICK, now_s, None, None))
+        self._q.put((InputKind.TICK, now_s, None, None))
         a = self._analyzer
         if a is not None and now_s >= self._next_clock_s:
             self._next_clock_s = now_s + self.clock_every_s
@@ -98,11 +99,11 @@ class Recorder:
                     self._q.put(("clock", now_s, s.key, model))
 
     def finish(self, now_s: float) -> None:
-        self._q.put((Kind.FINISH, now_s, None, None))
+        self._q.put((InputKind.FINISH, now_s, None, None))
 
     def samples(self, key: str, rows) -> None:
         """An imported block of samples: ``rows`` (n, 4 or 7) float64 of time_s, acc g[, gyro dps]."""
-        self._q.put((Kind.SAMPLES, float(rows[0, 0]), key, rows))
+        self._q.put((InputKind.SAMPLES, float(rows[0, 0]), key, rows))
 
     # ------------------------------------------------------------------ extras
     def bind(self, analyzer) -> None:
@@ -159,7 +160,7 @@ class Recorder:
     def _fail(self, exc: BaseException) -> None:
         if self.error is not None:
             return
-        text = _one_line(exc)
+        text = one_line(exc)
         name = getattr(exc, "sqlite_errorname", "")
         if name == "SQLITE_FULL" or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG)):
             self.error = f"disk full: recording to {self.path} stopped; the {self.written} inputs before that are kept ({text})"
@@ -196,21 +197,21 @@ class Recorder:
                 if kind is _STOP:
                     stop = True
                     break
-                if kind == Kind.PACKET:
+                if kind == InputKind.PACKET:
                     sensor_us = n = None
                     if len(payload) >= HEADER_SIZE:
-                        h = _HEADER.unpack_from(payload, 0)
+                        h = HEADER_STRUCT.unpack_from(payload, 0)
                         sensor_us, n = (h[3] if h[3] < SENSOR_TIME_LIMIT_US else None), h[5]
                     rows.append((kind, t_s, self._sensor_id(key), sensor_us, n, payload, None, None, None, None, None, None, None))
-                elif kind == Kind.EXCHANGE:
+                elif kind == InputKind.EXCHANGE:
                     if max(payload[1], payload[2]) >= SENSOR_TIME_LIMIT_US:
                         continue  # impossible sensor times: the analyser ignores such an exchange too
                     rows.append((kind, t_s, self._sensor_id(key), None, None, None, *payload, None, None, None))
-                elif kind == Kind.STATE:
+                elif kind == InputKind.STATE:
                     rows.append((kind, t_s, self._sensor_id(key), None, None, None, None, None, None, None, *payload))
-                elif kind in (Kind.TICK, Kind.FINISH):
+                elif kind in (InputKind.TICK, InputKind.FINISH):
                     rows.append((kind, t_s, None, None, None, None, None, None, None, None, None, None, None))
-                elif kind == Kind.SAMPLES:
+                elif kind == InputKind.SAMPLES:
                     import numpy as np
                     data = np.ascontiguousarray(payload, dtype="<f8")
                     rows.append((kind, t_s, self._sensor_id(key), None, data.shape[0], data.tobytes(),
@@ -243,7 +244,7 @@ class Recorder:
                 if marks:
                     con.executemany("INSERT INTO marks (t_s, kind, label) VALUES (?, ?, ?)", marks)
                 for info in sensors:
-                    self._ids[info.serial] = _upsert_sensor(con, info)
+                    self._ids[info.serial] = upsert_sensor(con, info)
                 con.execute("COMMIT")
                 seq += len(rows)
                 self.written += len(rows)
@@ -263,5 +264,5 @@ class Recorder:
             return None
         i = self._ids.get(key)
         if i is None:  # a device the roster did not name: keep its inputs, with no role
-            i = self._ids[key] = _upsert_sensor(self._con, SensorInfo(key, None))
+            i = self._ids[key] = upsert_sensor(self._con, SensorInfo(key, None))
         return i

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .store import _SCHEMA, APPLICATION_ID, KIND_NAMES, SCHEMA_VERSION, SessionError, _one_line
+from .store import SCHEMA, APPLICATION_ID, KIND_NAMES, SCHEMA_VERSION, SessionError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def _schema(src: sqlite3.Connection) -> tuple[list[tuple[str, str]], str]:
     except sqlite3.Error:
         pass
     rows = []
-    for statement in _SCHEMA.split(";"):
+    for statement in SCHEMA.split(";"):
         s = statement.strip()
         if s:
             rows.append((s.split()[2], s))

@@ -36,8 +36,8 @@ from ..core.mounting import MountingTracker
 from ..core.realtime import RealtimeCore
 from ..live import LiveAnalyzer
 from ..live_bulk import feed_recorded
-from ..model import Event, Recording, Role, RoleSamples, Step
-from .store import Kind, Session, SessionError
+from ..model import Event, InputKind, Recording, Role, RoleSamples, Step
+from .store import Session, SessionError
 
 log = logging.getLogger(__name__)
 
@@ -219,15 +219,15 @@ class Replay:
             return a.core.push_many(self._groups[i])
         c = self._cols
         kind = c["kind"][i]
-        if kind == Kind.PACKET:
+        if kind == InputKind.PACKET:
             return a.on_packet(c["t_s"][i], c["sensor"][i], c["data"][i])
-        if kind == Kind.EXCHANGE:
+        if kind == InputKind.EXCHANGE:
             a.on_time_sync(c["sensor"][i], c["t1_s"][i], c["t2_us"][i], c["t3_us"][i], c["t4_s"][i])
-        elif kind == Kind.STATE:
+        elif kind == InputKind.STATE:
             a.set_state(c["sensor"][i], c["state"][i], battery_pct=c["battery_pct"][i], rssi=c["rssi"][i])
-        elif kind == Kind.TICK:
+        elif kind == InputKind.TICK:
             return a.tick(c["t_s"][i])
-        elif kind == Kind.FINISH:
+        elif kind == InputKind.FINISH:
             self._finished = True
             return a.finish()
         return [], []

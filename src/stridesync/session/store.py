@@ -42,7 +42,7 @@ import numpy as np
 
 from ..core.config import DetectorConfig
 from ..errors import ConfigError, StrideSyncError
-from ..model import Event, EventKind, Role, Side, Step
+from ..model import Event, EventKind, InputKind, Role, Side, Step
 
 log = logging.getLogger(__name__)
 
@@ -72,23 +72,14 @@ class SessionDamagedError(SessionError):
         self.path = path
 
 
-class Kind:
-    """Input kinds (``inputs.kind``)."""
+#: input kinds (``inputs.kind``): the enum of :mod:`stridesync.model`, under the name this module has used
+Kind = InputKind
 
-    PACKET = 0
-    EXCHANGE = 1
-    STATE = 2
-    TICK = 3
-    FINISH = 4
-    SAMPLES = 5
-
-
-KIND_NAMES = {Kind.PACKET: "packet", Kind.EXCHANGE: "exchange", Kind.STATE: "state", Kind.TICK: "tick",
-              Kind.FINISH: "finish", Kind.SAMPLES: "samples"}
+KIND_NAMES = {k: k.word for k in InputKind}
 
 SOURCES = ("live", "recompute")
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sensors (id INTEGER PRIMARY KEY, serial TEXT NOT NULL UNIQUE, role TEXT, mounting TEXT,
     firmware TEXT, rate_hz REAL, acc_range_g REAL, gyro_range_dps REAL, address TEXT, name TEXT);
@@ -157,13 +148,13 @@ class Input:
     rssi: int | None = None
 
 
-def _one_line(text: object) -> str:
+def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
 def _short(text: object, limit: int = 120) -> str:
     """SQLite's message on one line, cut to ``limit`` characters."""
-    line = _one_line(text)
+    line = one_line(text)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -184,7 +175,7 @@ def create_session(path: str | os.PathLike, *, sensors: Iterable[SensorInfo], co
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute(f"PRAGMA application_id={APPLICATION_ID}")
         con.execute("BEGIN")
-        for statement in _SCHEMA.split(";"):
+        for statement in SCHEMA.split(";"):
             if statement.strip():
                 con.execute(statement)
         con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -193,14 +184,14 @@ def create_session(path: str | os.PathLike, *, sensors: Iterable[SensorInfo], co
                 "detector_settings": config.to_dict(), "schema_version": SCHEMA_VERSION, **meta}
         con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in full.items()])
         for s in sensors:
-            _upsert_sensor(con, s)
+            upsert_sensor(con, s)
         con.execute("COMMIT")
     except (sqlite3.Error, OSError) as exc:
-        raise SessionError(f"cannot create session {path}: {_one_line(exc)}") from None
+        raise SessionError(f"cannot create session {path}: {one_line(exc)}") from None
     return con
 
 
-def _upsert_sensor(con: sqlite3.Connection, s: SensorInfo) -> int:
+def upsert_sensor(con: sqlite3.Connection, s: SensorInfo) -> int:
     row = con.execute("SELECT id FROM sensors WHERE serial = ?", (s.serial,)).fetchone()
     values = (s.role.value if s.role else None, json.dumps(list(s.mounting)), s.firmware, s.rate_hz,
               s.acc_range_g, s.gyro_range_dps, s.address, s.name)
@@ -225,7 +216,7 @@ def put_results(con: sqlite3.Connection, source: str, events: Iterable[Event], s
     """Replace the cached results of ``source`` ('live' or 'recompute') in one transaction."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}")
-    from ..io.csvio import _jsonable
+    from ..io.csvio import jsonable
     own = not con.in_transaction
     if own:
         con.execute("BEGIN")
@@ -240,7 +231,7 @@ def put_results(con: sqlite3.Connection, source: str, events: Iterable[Event], s
                         [(source, i, float(s.time_s), s.stance_side.value, float(s.stride_time_s), float(s.cadence_spm),
                           *(_num(getattr(s, f)) for f in _STEP_FIELDS[4:])) for i, s in enumerate(steps)])
         if summary is not None:
-            con.execute("INSERT INTO summary VALUES (?, ?)", (source, json.dumps(_jsonable(summary), sort_keys=True)))
+            con.execute("INSERT INTO summary VALUES (?, ?)", (source, json.dumps(jsonable(summary), sort_keys=True)))
         if own:
             con.execute("COMMIT")
     except BaseException:
@@ -277,7 +268,7 @@ class Session:
             with open(path, "rb") as f:
                 head = f.read(100)
         except OSError as exc:
-            raise SessionError(f"cannot read {path}: {_one_line(exc.strerror or exc)}") from None
+            raise SessionError(f"cannot read {path}: {one_line(exc.strerror or exc)}") from None
         if not head.startswith(b"SQLite format 3\0"):
             raise SessionError(f"{path} is not a StrideSync session file (not an SQLite database)")
         if len(head) < 100:
@@ -316,7 +307,7 @@ class Session:
                 con.close()
             if isinstance(exc, sqlite3.DatabaseError):
                 raise SessionDamagedError(f"session file {path} is truncated or corrupt ({_short(exc)})", path) from None
-            raise SessionError(f"session file {path} is unreadable ({_one_line(exc)})") from None
+            raise SessionError(f"session file {path} is unreadable ({one_line(exc)})") from None
 
     def close(self) -> None:
         self._con.close()

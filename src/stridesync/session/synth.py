@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model import InputKind
 from ..protocol import FMT_ACC, FMT_ACC_GYRO, DataPacket
-from .store import Kind
 
 __all__ = ["synth_inputs", "feed"]
 
@@ -54,7 +54,7 @@ def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.022
             pkt = DataPacket(seq=int(j) & 0xFFFF, t0_us=int(sensor_us[a]), period_us=period_us,
                              acc_range_g=acc_range_g, gyro_range_dps=gyro_range_dps if gyro else 0,
                              raw=raw[a:a + samples_per_packet], fmt=FMT_ACC_GYRO if gyro else FMT_ACC)
-            items.append((float(arrival[j]), Kind.PACKET, serial, bytes(pkt)))
+            items.append((float(arrival[j]), InputKind.PACKET, serial, bytes(pkt)))
         # TIME_SYNC at ~2 Hz: t2 stamped at a connection event, answered at the next one
         t1 = np.cumsum(rng.uniform(0.25, 0.75, int(s.time_s[-1] * 2) + 1)) + float(s.time_s[0])
         t1 = t1[t1 < s.time_s[-1] - 0.1]
@@ -62,11 +62,11 @@ def synth_inputs(sim, *, samples_per_packet: int = 12, interval_s: float = 0.022
         t2 = np.round(np.interp(e2, s.time_s, sensor_us.astype(float))).astype(np.int64)
         t4 = e2 + interval_s + 1e-3 + rng.exponential(0.002, len(e2))
         for a, b, c in zip(t1, t2, t4):
-            items.append((float(c), Kind.EXCHANGE, serial, (float(a), int(b), int(b) + 150, float(c))))
+            items.append((float(c), InputKind.EXCHANGE, serial, (float(a), int(b), int(b) + 150, float(c))))
     t_end = max(t for t, *_ in items)
-    items += [(float(t), Kind.TICK, None, None) for t in np.arange(0.0, t_end, 0.2)]
+    items += [(float(t), InputKind.TICK, None, None) for t in np.arange(0.0, t_end, 0.2)]
     items.sort(key=lambda x: x[0])
-    items.append((t_end, Kind.FINISH, None, None))
+    items.append((t_end, InputKind.FINISH, None, None))
     return sensors, items
 
 
@@ -87,17 +87,17 @@ def feed(items: list[tuple], analyzer=None, sink=None, *, pace: float | None = N
     import time
 
     if analyzer is not None:
-        call = {Kind.PACKET: lambda t, k, p: analyzer.on_packet(t, k, p),
-                Kind.EXCHANGE: lambda t, k, p: analyzer.on_time_sync(k, *p),
-                Kind.STATE: lambda t, k, p: analyzer.set_state(k, p[0], battery_pct=p[1], rssi=p[2]),
-                Kind.TICK: lambda t, k, p: analyzer.tick(t),
-                Kind.FINISH: lambda t, k, p: analyzer.finish()}
+        call = {InputKind.PACKET: lambda t, k, p: analyzer.on_packet(t, k, p),
+                InputKind.EXCHANGE: lambda t, k, p: analyzer.on_time_sync(k, *p),
+                InputKind.STATE: lambda t, k, p: analyzer.set_state(k, p[0], battery_pct=p[1], rssi=p[2]),
+                InputKind.TICK: lambda t, k, p: analyzer.tick(t),
+                InputKind.FINISH: lambda t, k, p: analyzer.finish()}
     else:
-        call = {Kind.PACKET: lambda t, k, p: sink.packet(t, k, p),
-                Kind.EXCHANGE: lambda t, k, p: sink.exchange(k, *p),
-                Kind.STATE: lambda t, k, p: sink.state(t, k, *p),
-                Kind.TICK: lambda t, k, p: sink.tick(t),
-                Kind.FINISH: lambda t, k, p: sink.finish(t)}
+        call = {InputKind.PACKET: lambda t, k, p: sink.packet(t, k, p),
+                InputKind.EXCHANGE: lambda t, k, p: sink.exchange(k, *p),
+                InputKind.STATE: lambda t, k, p: sink.state(t, k, *p),
+                InputKind.TICK: lambda t, k, p: sink.tick(t),
+                InputKind.FINISH: lambda t, k, p: sink.finish(t)}
     wall0 = time.monotonic()
     t0 = items[0][0] if items else 0.0
     for t, kind, key, payload in items:

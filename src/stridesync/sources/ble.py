@@ -33,7 +33,7 @@ from bleak.backends.scanner import AdvertisementData
 from stridesync_fw import packets as P
 
 from ..errors import StrideSyncError
-from ..model import Role
+from ..model import LinkState, Role
 from ..protocol import SENSOR_TIME_LIMIT_US, Advert, Command, ConfigRecord, ProtocolError, Response
 from ..roster import GYRO_RANGE_DPS, Mounting, Roster
 
@@ -143,7 +143,7 @@ class SensorLink:
         self.backend, self.scanner_backend = backend, scanner_backend
         self.device = device
         self.client: BleakClient | None = None
-        self.state = "idle"
+        self.state = LinkState.IDLE
         self.last_data_s: float | None = None
         self.battery_pct: int | None = None
         self.firmware: str | None = None
@@ -152,7 +152,7 @@ class SensorLink:
         self._pending: dict[int, asyncio.Future] = {}
         self._disconnected = asyncio.Event()
         self._stop = asyncio.Event()
-        self._final_state = "stopped"  # what the link says once stopped ('off': the user disconnected it)
+        self._final_state = LinkState.STOPPED  # what the link says once stopped ('off': the user disconnected it)
         self.connected_once = asyncio.Event()
 
     # ------------------------------------------------------------------ state
@@ -176,7 +176,7 @@ class SensorLink:
                 log.info("%s: link lost or refused: %s: %s", self.serial, exc.__class__.__name__, exc)
             if self._stop.is_set():
                 break
-            self._set("reconnecting")
+            self._set(LinkState.RECONNECTING)
             delay = self.settings.backoff_s[min(attempt, len(self.settings.backoff_s) - 1)]
             attempt += 1
             try:
@@ -185,7 +185,7 @@ class SensorLink:
                 pass
         self._set(self._final_state)
 
-    async def stop(self, final_state: str = "stopped") -> None:
+    async def stop(self, final_state: str = LinkState.STOPPED) -> None:
         """Stop streaming, then disconnect (a clean shutdown leaves the sensor idle, not mid-stream).
         ``final_state``: the state reported once the link is down ('off' when the user disconnected it)."""
         self._final_state = final_state
@@ -218,7 +218,7 @@ class SensorLink:
         return dev
 
     async def _session(self) -> None:
-        self._set("connecting")
+        self._set(LinkState.CONNECTING)
         device = await self._find()
         self._disconnected.clear()
         kw = {"backend": self.backend} if self.backend else {}
@@ -271,7 +271,7 @@ class SensorLink:
 
     async def _stream(self, client: BleakClient) -> None:
         """Watch the stream: data flowing → streaming; silent → re-subscribe, then give up the link."""
-        self._set("streaming")
+        self._set(LinkState.STREAMING)
         connected_at = self.clock()
         rng = random.Random(hash(self.serial) & 0xFFFF)
 
@@ -292,9 +292,9 @@ class SensorLink:
             silent = now - (self.last_data_s or now)
             if silent > self.settings.stall_s:
                 if resubscribed:
-                    self._set("lost")
+                    self._set(LinkState.LOST)
                     raise SensorLostError(f"sensor {self.serial} stalled for {silent:.1f} s")
-                self._set("stalled")
+                self._set(LinkState.STALLED)
                 log.warning("%s: no data for %.1f s: re-subscribing", self.serial, silent)
                 try:
                     await client.stop_notify(P.DATA_CHAR_UUID)
@@ -306,8 +306,8 @@ class SensorLink:
                 await self.command(P.OP_START)
                 resubscribed = True
                 self.last_data_s = self.clock()
-            elif silent < 0.5 and self.state != "streaming":
-                self._set("streaming")
+            elif silent < 0.5 and self.state != LinkState.STREAMING:
+                self._set(LinkState.STREAMING)
                 resubscribed = False
             if now >= next_sync:
                 next_sync = next_sync_after(now)
@@ -453,7 +453,7 @@ class Acquisition:
         """Take one sensor out of the session (a flat battery, a sensor swapped): its stream stops, it
         disconnects and reports 'off'; the others go on. :meth:`reconnect` brings it back."""
         link = self._link(serial)
-        await link.stop(final_state="off")
+        await link.stop(final_state=LinkState.OFF)
         await asyncio.gather(self._tasks[serial], return_exceptions=True)
 
     async def reconnect(self, serial: str) -> None:
