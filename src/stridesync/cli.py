@@ -386,16 +386,16 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
     import signal
 
     from .core.config import DetectorConfig
-    from .live_run import LiveOptions, run_live
-    from .roster import Roster
+    from .live_run import LiveOptions, run_source
 
-    roster = Roster.load(args.roster) if getattr(args, "roster", None) else None
-    if roster is None and not args.virtual:
-        raise StrideSyncError("give a roster (--roster FILE) to connect real sensors, or --virtual for simulated ones")
+    source = _open_source(args)
+    if getattr(args, "out", None) is not None and not source.recordable:
+        raise StrideSyncError(f"source {source.spec.text!r} cannot be recorded: a session records live sensors' "
+                              f"packets (virtual: or ble:); replay and csv sources are files already")
     outputs = [p for p in (getattr(args, "events", None), getattr(args, "steps", None), getattr(args, "health", None)) if p]
     truth_dir = getattr(args, "truth_dir", None)
     if truth_dir:
-        if not args.virtual:
+        if source.spec.kind != "virtual":
             raise StrideSyncError("--truth-dir needs --virtual: only simulated sensors have a ground truth")
         _truth_dir(truth_dir)
         outputs += [truth_dir / "events.csv", truth_dir / "steps.csv"]
@@ -414,9 +414,8 @@ def _run_live_terminal(args: argparse.Namespace, *, title: str) -> int:
             loop.add_signal_handler(signal.SIGINT, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
             pass
-        return await run_live(LiveOptions(seconds=args.seconds, virtual=args.virtual, roster=roster,
-                                          config=DetectorConfig(), on_update=on_update, stop=stop,
-                                          sim_seed=getattr(args, "seed", 1), **_record_options(args)))
+        return await run_source(source, LiveOptions(seconds=args.seconds, config=DetectorConfig(),
+                                                    on_update=on_update, stop=stop, **_record_options(args)))
 
     try:
         res = asyncio.run(main())
@@ -466,8 +465,35 @@ def bluetooth_error(exc: BaseException) -> StrideSyncError:
     return StrideSyncError(f"cannot use Bluetooth: {why}; --virtual runs the same thing on simulated sensors")
 
 
+def _open_source(args: argparse.Namespace):
+    """The session's source: ``--source SPEC`` (stridesync.sources), or the shorthands ``--virtual`` (virtual:)
+    and ``--roster R`` (ble:R)."""
+    from .sources import SourceSpec, open_source
+
+    spec = getattr(args, "source", None)
+    roster = getattr(args, "roster", None)
+    if spec and (args.virtual or roster):
+        raise StrideSyncError("give --source, or --virtual / --roster, not both")
+    if spec:
+        return open_source(spec)
+    if args.virtual:
+        return open_source(SourceSpec("virtual", "", {"seed": str(getattr(args, "seed", 1))},
+                                      f"virtual:seed={getattr(args, 'seed', 1)}"))
+    if roster:
+        return open_source(SourceSpec("ble", str(roster), {}, f"ble:{roster}"))
+    raise StrideSyncError("give a roster (--roster FILE) to connect real sensors, --virtual for simulated ones, "
+                          "or --source SPEC (virtual:, ble:ROSTER, replay:FILE, csv:FILE)")
+
+
+def _source_words(args: argparse.Namespace) -> str:
+    spec = getattr(args, "source", None)
+    if spec:
+        return spec
+    return "four virtual sensors" if args.virtual else "the roster's sensors"
+
+
 def cmd_live(args: argparse.Namespace) -> int:
-    what = "four virtual sensors" if args.virtual else "the roster's sensors"
+    what = _source_words(args)
     return _run_live_terminal(args, title=f"StrideSync live: {what}, {args.seconds:.0f} s (Ctrl-C stops).")
 
 
@@ -499,6 +525,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         from .io import check_writable
         check_writable([args.screenshot])
+    if getattr(args, "team", False):  # the squad view: every hub on LSL
+        from stridesync_ui.launch import run_team_dashboard
+        return run_team_dashboard(screenshot=args.screenshot, quit_after_s=args.quit_after)
     if args.replay is not None and not args.replay.exists():
         raise StrideSyncError(f"cannot open {args.replay}: no such file")
     roster = Roster.load(args.roster) if args.roster else None
@@ -574,7 +603,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.out.exists():
         raise StrideSyncError(f"{args.out} already exists; choose another name (a session is never overwritten)")
     check_writable([args.out])
-    what = "four virtual sensors" if args.virtual else "the roster's sensors"
+    what = _source_words(args)
     return _run_live_terminal(args, title=f"StrideSync record → {args.out}: {what}, {args.seconds:.0f} s (Ctrl-C stops).")
 
 
@@ -854,6 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, default=1)
     db.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a screenshot of the window (with --quit-after)")
     db.add_argument("--quit-after", type=float, metavar="S", help="take the screenshot and quit after S seconds")
+    db.add_argument("--team", action="store_true", help="the squad view: every hub on LSL, one row per athlete")
     db.set_defaults(func=cmd_dashboard)
 
     sc = sub.add_parser("scan", help="list StrideSync sensors in range")
@@ -862,6 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=cmd_scan)
 
     lv = sub.add_parser("live", help="live monitoring in the terminal")
+    lv.add_argument("--source", metavar="SPEC", help="where samples come from: virtual:seed=1, ble:roster.json, replay:run.stridesync[,speed=S], csv:run.csv[,speed=S] (files run to their end)")
     lv.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
     lv.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
     lv.add_argument("--seconds", type=positive_seconds, default=60.0, help="how long to stream")
@@ -876,6 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Live monitoring (as `live`) while every packet, clock exchange and link state "
                                     "is recorded to a new session file (SQLite; crash-safe: a crash loses at most "
                                     "the last second).")
+    rc.add_argument("--source", metavar="SPEC", help="live sensors to record: virtual:seed=1 or ble:roster.json")
     rc.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
     rc.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
     rc.add_argument("--seconds", type=positive_seconds, default=60.0, help="how long to record")

@@ -215,6 +215,18 @@ class _Sensor:
         return self.bad + self.gate.rejected
 
 
+class SamplesAnalyzer:
+    """What a samples source (an imported session, a CSV) exposes where a live one exposes its
+    :class:`LiveAnalyzer`: the core, the newest data time, and no link health."""
+
+    def __init__(self, core: RealtimeCore):
+        self.core = core
+        self.now_s = 0.0
+
+    def health(self) -> list:
+        return []
+
+
 class LiveAnalyzer:
     """Decode → clock → core for a set of sensors.
 

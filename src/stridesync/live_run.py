@@ -211,3 +211,52 @@ def _record_links(recorder, acq, rates: dict) -> None:
             acc_range_g=cfg.acc_range_g if cfg else None, gyro_range_dps=cfg.gyro_range_dps if cfg else None,
             address=getattr(client, "address", None) if client is not None else None,
             name=f"StrideSync-{serial}"))
+
+
+# ------------------------------------------------------------------------------------------------- named sources
+class VirtualSource:
+    """``virtual:seed=N``: four simulated sensors on a virtual BLE radio (:func:`run_live` in virtual mode)."""
+
+    recordable = True
+
+    def __init__(self, spec):
+        spec.check_keys({"seed"})
+        if spec.target:
+            from .errors import InputFormatError
+            raise InputFormatError(f"source {spec.text!r}: virtual takes options only (virtual:seed=1)")
+        self.spec = spec
+        self.seed = int(spec.number("seed", 1))
+
+    async def run(self, opts: LiveOptions) -> LiveResult:
+        from dataclasses import replace
+        return await run_live(replace(opts, virtual=True, sim_seed=self.seed))
+
+
+class BleSource:
+    """``ble:roster.json``: the roster's sensors over Bluetooth (:func:`run_live`)."""
+
+    recordable = True
+
+    def __init__(self, spec):
+        spec.check_keys(set())
+        if not spec.target:
+            from .errors import InputFormatError
+            raise InputFormatError(f"source {spec.text!r}: ble needs a roster file (ble:roster.json)")
+        self.spec = spec
+        self.roster = Roster.load(Path(spec.target))
+
+    async def run(self, opts: LiveOptions) -> LiveResult:
+        from dataclasses import replace
+        return await run_live(replace(opts, virtual=False, roster=self.roster))
+
+
+async def run_source(source, opts: LiveOptions) -> LiveResult:
+    """Run ``source`` (a spec such as ``virtual:seed=1`` or an opened source) with ``opts``."""
+    from .errors import InputFormatError
+    from .sources import open_source
+
+    src = open_source(source) if isinstance(source, str) else source
+    if opts.record_to is not None and not src.recordable:
+        raise InputFormatError(f"source {src.spec.text!r} cannot be recorded: a session records live sensors' "
+                               f"packets (virtual: or ble:); replay and csv sources are files already")
+    return await src.run(opts)

@@ -34,7 +34,7 @@ import numpy as np
 from ..core.config import DetectorConfig
 from ..core.mounting import MountingTracker
 from ..core.realtime import RealtimeCore
-from ..live import LiveAnalyzer
+from ..live import LiveAnalyzer, SamplesAnalyzer
 from ..live_bulk import feed_recorded
 from ..model import Event, InputKind, Recording, Role, RoleSamples, Step
 from .store import Session, SessionError
@@ -70,17 +70,6 @@ class _Capture:
             out[role] = RoleSamples(role, np.concatenate([p[0] for p in parts]),
                                     np.concatenate([p[1] for p in parts]).reshape(-1, 3), gyro)
         return out
-
-
-class _SamplesAnalyzer:
-    """What an imported session's replay exposes where a live one exposes its LiveAnalyzer."""
-
-    def __init__(self, core: RealtimeCore):
-        self.core = core
-        self.now_s = 0.0
-
-    def health(self) -> list:
-        return []
 
 
 @dataclass
@@ -196,7 +185,7 @@ class Replay:
                         for r, s in self._recording.items() if m["align"] == "auto"}
             core = RealtimeCore(self._rates, config=self.config, mounting=mounting,
                                 gyro_roles=[r for r, s in self._recording.items() if s.gyro_dps is not None])
-            a = _SamplesAnalyzer(core)
+            a = SamplesAnalyzer(core)
         else:
             a = LiveAnalyzer(self._rates, config=self.config, batch_samples=FAST_BATCH_SAMPLES if batch else 0,
                              **self._mounting())
@@ -369,3 +358,44 @@ def session_recording(session: Session, *, on_progress: Callable[[float], None] 
     if session.source == "import":
         return dict(r._recording)
     return r.run().samples
+
+
+class ReplaySource:
+    """``replay:run.stridesync[,speed=S]``: a recorded session through the analyser, as live saw it (as fast as
+    possible unless ``speed`` is given), as a named source (:mod:`stridesync.sources`)."""
+
+    recordable = False
+
+    def __init__(self, spec):
+        from ..errors import InputFormatError
+
+        spec.check_keys({"speed"})
+        if not spec.target:
+            raise InputFormatError(f"source {spec.text!r}: replay needs a session file (replay:run.stridesync)")
+        self.spec = spec
+        self.path = spec.target
+        self.speed = spec.number("speed", None)
+        if self.speed is not None and not self.speed > 0:
+            raise InputFormatError(f"source {spec.text!r}: speed must be positive")
+
+    async def run(self, opts):
+        import asyncio
+
+        from ..live_run import LiveResult
+
+        def work():
+            with Session.open(self.path) as session:
+                r = Replay(session, speed=self.speed, config=None, on_update=opts.on_update)
+                if opts.stop is not None:
+                    asyncio.run_coroutine_threadsafe(_stop_when(opts.stop, r), loop)
+                return r.run()
+
+        loop = asyncio.get_running_loop()
+        t0 = time.monotonic()
+        res = await asyncio.to_thread(work)
+        return LiveResult(res.analyzer, wall_s=time.monotonic() - t0)
+
+
+async def _stop_when(event, replay: "Replay") -> None:
+    await event.wait()
+    replay.stop()

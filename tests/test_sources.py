@@ -1,0 +1,67 @@
+"""Sources by name (#13): one registry, each kind's module imported only when opened, the same printer for all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stridesync.errors import InputFormatError
+from stridesync.io import read_steps_csv, write_wide_csv
+from stridesync.sources import REGISTRY, parse_source
+
+from .conftest import sim_cached
+
+EXE = [sys.executable, "-m", "stridesync.cli"]
+
+
+def run(*args):
+    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_a_spec_is_kind_target_and_options():
+    s = parse_source("replay:run.stridesync,speed=4")
+    assert (s.kind, s.target, s.params) == ("replay", "run.stridesync", {"speed": "4"})
+    assert parse_source("virtual:seed=3").params == {"seed": "3"}
+    for bad, words in (("nope:x", "unknown kind 'nope'"), ("virtual", "expected KIND:TARGET"),
+                       ("csv:a.csv,b.csv", "not key=value"), ("replay:a,speed=1,speed=2", "repeated")):
+        with pytest.raises(InputFormatError, match=words):
+            parse_source(bad)
+
+
+def test_opening_a_kind_imports_only_its_module():
+    code = ("import sys; from stridesync.sources import open_source; "
+            "open_source('csv:x.csv'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('stridesync.sources.', 'stridesync.session.replay', "
+            "'bleak', 'bumble', 'pylsl'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['stridesync.sources.csv']"
+    assert set(REGISTRY) >= {"virtual", "ble", "replay", "csv"}
+
+
+def test_live_from_a_csv_source_prints_the_steps_analyze_finds(tmp_path):
+    path = tmp_path / "run.csv"
+    write_wide_csv(path, sim_cached(seed=21, duration_s=30.0).recording)
+    a = run("analyze", path, "--steps", tmp_path / "steps.csv")
+    assert a.returncode == 0, a.stderr
+    want = read_steps_csv(tmp_path / "steps.csv")
+    r = run("live", "--source", f"csv:{path}", "--steps", tmp_path / "live_steps.csv")
+    assert r.returncode == 0, r.stderr
+    got = read_steps_csv(tmp_path / "live_steps.csv")
+    assert [s.time_s for s in got] == [s.time_s for s in want] and len(got) > 20
+    assert r.stdout.count("\n   ") > 0 and "weak link:" in r.stdout
+    # a file source cannot be recorded: one line, exit 2, nothing written
+    r = run("record", "--source", f"csv:{path}", "--out", tmp_path / "x.stridesync")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and not (tmp_path / "x.stridesync").exists()
+    r = run("live", "--source", f"csv:{path},speed=-1")
+    assert r.returncode == 2 and "speed must be positive" in r.stderr
+
+
+def test_live_from_a_virtual_source_spec_equals_the_virtual_flag():
+    r = run("live", "--source", "virtual:seed=2", "--seconds", 8)
+    assert r.returncode == 0, r.stderr
+    assert "StrideSync live: virtual:seed=2" in r.stdout and "sensors at the end" in r.stdout
+    r = run("live", "--source", "virtual:seed=2", "--virtual")
+    assert r.returncode == 2 and "not both" in r.stderr
