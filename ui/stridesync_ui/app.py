@@ -260,6 +260,20 @@ class DashboardWindow(QMainWindow):
         self._save()
         self._title()
 
+    def follow(self, source, athlete: str) -> None:
+        """Show a source whose session runs elsewhere: one athlete of the squad view, fed from LSL
+        (:mod:`~.team_view`). The live controls are hidden (the athlete's hub runs the session)."""
+        self.stop_source()
+        self.controls.hide()
+        for a in (self.act_start, self.act_record, self.act_lap, self.act_scan, self.act_open):
+            a.setEnabled(False)
+        self.controls.athlete.setText(athlete)
+        self.replay_bar.hide()
+        self._setup_switched = True
+        self.tabs.setCurrentWidget(self.sync)
+        self._attach(source)
+        self._title()
+
     def _recording_path(self) -> Path:
         folder = Path(str(self.settings.value("session_dir", "") or Path.home() / "StrideSync"))
         folder.mkdir(parents=True, exist_ok=True)
@@ -497,6 +511,10 @@ class DashboardWindow(QMainWindow):
                 what += " · ⚠ " + ", ".join(a.split(" —")[0] for a in snap.alerts)
         elif isinstance(src, LiveWorker):
             what = "stopped" + (f" · {snap.n_steps} steps" if snap is not None else "")
+        elif src is not None:  # a followed source (the squad view's athlete)
+            what = getattr(src, "title", "following") + (f" · {snap.n_steps} steps" if snap is not None else "")
+            if snap is not None and snap.alerts:
+                what += " · ⚠ " + ", ".join(a.split(" —")[0] for a in snap.alerts)
         else:
             what = "idle · F5 starts a live session, Ctrl+O opens a replay"
         if self.errors and (snap is None or snap.state in ("error", "stopped", "finished")):

@@ -111,3 +111,53 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
     if status["code"] and win.errors and quit_after_s is not None:  # unattended: say it on the terminal too
         print(f"stridesync dashboard: error: {win.errors[-1]}", file=sys.stderr)
     return status["code"]
+
+
+def run_team_dashboard(*, record_dir: str | Path | None = None, screenshot: str | Path | None = None,
+                       quit_after_s: float | None = None) -> int:
+    """Open the squad view (``stridesync dashboard --team``): every hub on LSL; returns the exit code.
+
+    ``record_dir`` records every athlete (as ``stridesync team --record DIR``). ``screenshot`` with
+    ``quit_after_s`` saves a grab of the window after that many seconds and quits.
+    """
+    from stridesync.team.cli_args import need_lsl
+
+    need_lsl("the squad view")
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not has_display and not os.environ.get("QT_QPA_PLATFORM"):
+        if screenshot is None:
+            from stridesync.errors import StrideSyncError
+            raise StrideSyncError("the squad view needs a display (DISPLAY or WAYLAND_DISPLAY is not set); "
+                                  "`stridesync team` runs in the terminal, or use --screenshot to render offscreen")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .team_view import TeamWindow
+
+    if screenshot is not None:
+        _quiet_offscreen_warnings()
+    app = QApplication.instance() or QApplication(["stridesync"])
+    app.setApplicationName("StrideSync")
+    win = TeamWindow(record_dir=Path(record_dir) if record_dir is not None else None)
+    win.show()
+    status = {"code": 0}
+    if quit_after_s is not None:
+        def finish() -> None:
+            if screenshot is not None:
+                if not win.grab().save(str(screenshot)):
+                    log.error("could not write the screenshot %s", screenshot)
+                    status["code"] = 2
+                else:
+                    print(f"wrote {screenshot}", flush=True)
+            win.close()
+            app.quit()
+
+        QTimer.singleShot(int(quit_after_s * 1000), finish)
+    app.exec()
+    for p in win.worker.recorded:
+        print(f"recorded {p}", flush=True)
+    if win.worker.error:
+        print(f"stridesync dashboard --team: error: {win.worker.error}", file=sys.stderr)
+        status["code"] = status["code"] or 2
+    return status["code"]

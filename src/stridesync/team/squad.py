@@ -129,6 +129,8 @@ class Squad:
         self.recorder_dir = recorder_dir
         self.recordings: dict[str, object] = {}  # athlete → TeamRecording
         self.first_seen: dict[str, float] = {}
+        #: athletes whose sensor streams a view follows (the Qt team view's single-athlete window)
+        self.watched: set[str] = set()
 
     def athlete(self, name: str) -> AthleteState:
         a = self.athletes.get(name)
@@ -137,8 +139,8 @@ class Squad:
         return a
 
     def wants_imu(self, name: str) -> bool:
-        """Sensor streams are pulled to record, or to analyse an athlete split over hubs."""
-        if self.recorder_dir is not None:
+        """Sensor streams are pulled to record, to analyse an athlete split over hubs, or for a view that watches them."""
+        if self.recorder_dir is not None or name in self.watched:
             return True
         a = self.athletes.get(name)
         return a is not None and a.split

@@ -34,9 +34,19 @@ class SquadFeed:
         self.squad = Squad(recorder_dir=record_dir)
         self.inlets = TeamInlets(want_imu=self.squad.wants_imu)
         self.t0 = lsl_clock()
+        #: callables given every poll's inlet items (a view that draws an athlete's sensor traces)
+        self.taps: list = []
+
+    def watch(self, athlete: str, on: bool = True) -> None:
+        """Pull that athlete's sensor streams too (or stop wanting them: inlets already open stay open)."""
+        (self.squad.watched.add if on else self.squad.watched.discard)(athlete)
+        if on:
+            self.inlets.refresh_imu()
 
     def poll(self) -> list[str]:
         items = self.inlets.poll()
+        for tap in self.taps:
+            tap(items)
         self.squad.note_hub_sensors(self.inlets)
         split_before = {n for n, a in self.squad.athletes.items() if a.split}
         changes = self.squad.update(items, self.clock())
