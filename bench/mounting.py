@@ -41,7 +41,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stridesync.core.config import DetectorConfig  # noqa: E402
-from stridesync.core.mounting import (align_recording, check, estimate,  # noqa: E402
+from stridesync.core.mounting_checks import check  # noqa: E402
+from stridesync.core.mounting import (align_recording, estimate,  # noqa: E402
                                       rotation_angle_deg)
 from stridesync.core.reference import ReferenceAnalyzer  # noqa: E402
 from stridesync.model import EventKind, Role  # noqa: E402

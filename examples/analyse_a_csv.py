@@ -9,7 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stridesync.core.mounting import align_recording, check
+from stridesync.core.mounting import align_recording
+from stridesync.core.mounting_checks import check
 from stridesync.core.reference import analyze
 from stridesync.io import read_wide_csv, write_wide_csv
 from stridesync.sim import SimParams, simulate

@@ -17,7 +17,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from stridesync.core.config import DetectorConfig
-from stridesync.core.mounting import MountingTracker, align_recording, check, estimate, rotation_angle_deg
+from stridesync.core.mounting import MountingTracker, align_recording, estimate, rotation_angle_deg
+from stridesync.core.mounting_checks import check
 from stridesync.core.realtime import RealtimeCore
 from stridesync.core.reference import analyze
 from stridesync.io import read_events_csv, write_wide_csv

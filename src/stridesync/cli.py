@@ -129,7 +129,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _align(recording):
     """Estimate every sensor's mounting (core/mounting.py), print one line each, return the aligned recording and
     the estimates as stored in summaries."""
-    from .core.mounting import align_recording, check
+    from .core.mounting import align_recording
+    from .core.mounting_checks import check
 
     aligned, trackers = align_recording(recording)
     estimates = {r: t.current for r, t in trackers.items() if t.current is not None}
@@ -139,7 +140,8 @@ def _align(recording):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .core.mounting import align_recording, check
+    from .core.mounting import align_recording
+    from .core.mounting_checks import check
     from .io import read_wide_csv
     from .io.plausible import check_recording
 
@@ -334,7 +336,7 @@ class _SessionPrinter:
 
     def _mounting(self, core) -> None:
         """One line per new mounting decision (estimated, kept, a slip, settled), in the order they fell."""
-        from .core.mounting import describe_rotation
+        from .core.mounting_checks import describe_rotation
 
         seen = self._mount_seen
         for role, tr in core.mounting.items():

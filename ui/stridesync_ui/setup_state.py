@@ -24,7 +24,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stridesync.core.mounting import MountingConfig, MountingEstimate, check, describe_rotation, estimate
+from stridesync.core.mounting import MountingConfig, MountingEstimate, estimate
+from stridesync.core.mounting_checks import check, describe_rotation
 from stridesync.model import Role, RoleSamples
 
 from stridesync.report.words import ROLE_NAME
