@@ -1,7 +1,7 @@
 """The dashboard window: live view and replay view over the same panels.
 
-The window owns one source at a time (:class:`~.worker.LiveWorker`, :class:`~.worker.SessionReplayWorker`
-for session files, :class:`~.worker.ReplayWorker` for samples CSVs). It keeps only the newest snapshot the
+The window owns one source at a time (:class:`~.worker.LiveWorker`, or :class:`~.worker.ReplayWorker` for
+session files and samples CSVs alike: one replay engine). It keeps only the newest snapshot the
 source published and renders it on a QTimer; it never waits on the source (STYLE.md §7). Scans and exports
 are :mod:`~.jobs` on their own threads, reporting progress and errors through signals.
 """
@@ -26,8 +26,7 @@ from .plots import ROLE_ORDER, TracePanel
 from .setup_view import SetupPanel
 from .snapshot import ROLE_WORDS, DashSnapshot
 from .widgets import ControlBar, ReplayBar, SensorPanel, SyncPanel, label, set_text
-from .worker import (LiveWorker, ReplayWorker, SessionReplayWorker, error_words, live_supports_recording,
-                     load_replay)
+from .worker import LiveWorker, ReplayWorker, error_words, live_supports_recording, load_replay
 
 SESSION_SUFFIXES = (".stridesync",)
 
@@ -57,7 +56,7 @@ class DashboardWindow(QMainWindow):
         self.virtual, self.roster, self.seconds = virtual, roster, seconds
         self.live_kwargs = dict(live_kwargs or {})
         self.settings = settings or QSettings("StrideSync", "dashboard")
-        self.source: LiveWorker | ReplayWorker | SessionReplayWorker | None = None
+        self.source: LiveWorker | ReplayWorker | None = None
         self.roster_from_cli = roster is not None
         self.session_path: Path | None = None   # the session file exports read (the replayed or last recorded)
         self.job = None                          # the running export or scan job
@@ -315,7 +314,7 @@ class DashboardWindow(QMainWindow):
                 try:
                     athlete = session.athlete or None
                     laps = [m.t_s for m in session.laps()]
-                    worker = SessionReplayWorker(session, speed=speed)
+                    worker = ReplayWorker(session, speed=speed)
                 except Exception:
                     session.close()
                     raise
@@ -324,7 +323,7 @@ class DashboardWindow(QMainWindow):
                 if config is None:
                     from stridesync.core.config import DetectorConfig
                     config = DetectorConfig(target_model=self.controls.target.currentText())
-                worker = ReplayWorker(recording, config=config, speed=speed)
+                worker = ReplayWorker(recording=recording, config=config, name=path.name, speed=speed)
         except Exception as exc:  # a user picked a file: say what is wrong with it
             self.show_error(f"cannot open {path.name}: {error_words(exc)}")
             return False
@@ -334,7 +333,7 @@ class DashboardWindow(QMainWindow):
         if athlete:
             self.controls.athlete.setText(str(athlete))
         self.replay_name = path.name
-        self.session_path = path if isinstance(worker, SessionReplayWorker) else None
+        self.session_path = path if worker.session is not None else None
         self.laps = laps
         self.sync.laps = tuple(laps)
         self.replay_bar.set_playing(True)
@@ -346,7 +345,7 @@ class DashboardWindow(QMainWindow):
         return True
 
     def _replay_call(self, name: str, *args) -> None:
-        if isinstance(self.source, (ReplayWorker, SessionReplayWorker)):
+        if isinstance(self.source, ReplayWorker):
             getattr(self.source, name)(*args)
 
     def _speed_changed(self, speed: float) -> None:
@@ -354,7 +353,7 @@ class DashboardWindow(QMainWindow):
         self.settings.setValue("replay_speed", speed)
 
     def toggle_play(self) -> None:
-        if isinstance(self.source, (ReplayWorker, SessionReplayWorker)):
+        if isinstance(self.source, ReplayWorker):
             self.replay_bar.toggle()
 
     def mark_lap(self) -> None:
@@ -499,7 +498,7 @@ class DashboardWindow(QMainWindow):
     def _title(self) -> None:
         who = self.controls.athlete.text().strip()
         snap, src = self.snap, self.source
-        if isinstance(src, (ReplayWorker, SessionReplayWorker)):
+        if isinstance(src, ReplayWorker):
             what = f"REPLAY {self.replay_name}"
             if snap is not None:
                 what += f" · {snap.state}" + (f" · {snap.n_steps} steps" if snap.n_steps else "")

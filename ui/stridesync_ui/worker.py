@@ -255,156 +255,43 @@ def load_replay(path: str | Path):
         return recording, session.detector_config, session.athlete or None
 
 
-class ReplayWorker(_Threaded):
-    """Plays a recording through a fresh real-time core on a worker thread: play, pause, speed, seek.
-
-    Seeking backwards restarts the core and feeds it at full speed up to the new position (the core runs
-    about 900× real time, so a minute of data takes well under a second).
-    """
-
-    BLOCK_S = 0.02
-
-    def __init__(self, recording, *, config=None, speed: float = 1.0, publish_hz: float = PUBLISH_HZ,
-                 start_playing: bool = True):
-        from stridesync.core.config import DetectorConfig
-
-        if not recording:
-            raise StrideSyncError("the recording holds no sensor data")
-        self.recording = recording
-        self.config = config or DetectorConfig()
-        self.t_start = min(float(s.time_s[0]) for s in recording.values() if len(s))
-        self.t_end = max(float(s.time_s[-1]) for s in recording.values() if len(s))
-        self.speed = speed
-        self.playing = start_playing
-        self.publish_hz = publish_hz
-        self.bridge = SnapshotBridge()
-        self.core = None
-        self.builder = None
-        self.position_s = self.t_start
-        self._cmds: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._main, name="stridesync-replay", daemon=True)
-
-    # ------------------------------------------------------------------ GUI-thread API
-    def start(self) -> "ReplayWorker":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._cmds.put(("stop", None))
-
-    def set_playing(self, playing: bool) -> None:
-        self._cmds.put(("play", bool(playing)))
-
-    def set_speed(self, speed: float) -> None:
-        self._cmds.put(("speed", float(speed)))
-
-    def seek(self, position_s: float) -> None:
-        self._cmds.put(("seek", float(position_s)))
-
-    @property
-    def duration_s(self) -> float:
-        return self.t_end - self.t_start
-
-    # ------------------------------------------------------------------ worker thread
-    def _restart(self) -> None:
-        from stridesync.core.realtime import RealtimeCore
-        from stridesync.pipeline import blocks
-
-        rates = {r: s.sample_rate_hz for r, s in self.recording.items() if len(s) >= 2}
-        self.core = RealtimeCore(rates, config=self.config,
-                                 gyro_roles=[r for r, s in self.recording.items() if s.gyro_dps is not None])
-        self.builder = SnapshotBuilder("replay")
-        self.builder.attach(self.core)
-        self._blocks = blocks({r: s for r, s in self.recording.items() if r in rates}, self.BLOCK_S)
-        self._pending = None
-        self.position_s = self.t_start
-        self.done = False
-
-    def _feed_until(self, t_s: float) -> None:
-        while not self.done:
-            group = self._pending or next(self._blocks, None)
-            self._pending = None
-            if group is None:
-                self.core.finish()
-                self.done = True
-                self.position_s = self.t_end
-                return
-            t_last = max(float(b[1][-1]) for b in group)
-            if t_last > t_s:
-                self._pending = group
-                self.position_s = max(self.position_s, t_s)
-                return
-            self.core.push_many(group)
-            self.position_s = t_last
-
-    def _publish(self, message: str = "") -> None:
-        state = "finished" if self.done else ("running" if self.playing else "paused")
-        snap = self.builder.build(self.core, self.position_s, state=state, message=message, ended=self.done,
-                                  position_s=self.position_s - self.t_start, duration_s=self.duration_s, speed=self.speed)
-        self.bridge.sigSnapshot.emit(snap)
-
-    def _main(self) -> None:
-        try:
-            self._run()
-        except Exception as exc:
-            log.exception("replay failed")
-            self.bridge.sigError.emit(error_words(exc))
-        finally:
-            self.bridge.sigFinished.emit()
-
-    def _run(self) -> None:
-        self._restart()
-        period = 1.0 / self.publish_hz
-        wall = time.monotonic()
-        while True:
-            try:
-                cmd, arg = self._cmds.get(timeout=period)
-            except queue.Empty:
-                cmd = arg = None
-            now = time.monotonic()
-            if cmd == "stop":
-                return
-            if cmd == "play":
-                self.playing = arg
-                if arg and self.done:  # play at the end starts over
-                    self._restart()
-            elif cmd == "speed":
-                self.speed = max(0.1, min(arg, 64.0))
-            elif cmd == "seek":
-                target = self.t_start + max(0.0, min(arg, self.duration_s))
-                if target < self.position_s:
-                    self._restart()
-                self._feed_until(target)
-            if self.playing and not self.done:
-                self._feed_until(self.position_s + (now - wall) * self.speed)
-            wall = now
-            self._publish()
-
-
 # ============================================================================ session replay
-class SessionReplayWorker(_Threaded):
-    """A session file replayed through :class:`stridesync.session.replay.Replay` on a worker thread.
+class ReplayWorker(_Threaded):
+    """A session file, or samples in memory, replayed through :class:`stridesync.session.replay.Replay` (the
+    one replay engine and its pacer) on a worker thread.
 
     A live session's recorded packets, clock exchanges and link states go through a fresh
     :class:`~stridesync.live.LiveAnalyzer` exactly as they did live: the same events and steps, and the
-    sensor health (loss, clock residual, drops) as the coach saw it. An imported session's samples go
-    through the real-time core (Replay covers both). Play, pause, speed and seek go to the running Replay
-    (thread-safe); a replay that reached the end starts a new one on play or seek.
+    sensor health (loss, clock residual, drops) as the coach saw it. An imported session's samples, or a
+    samples CSV's, go through the real-time core (Replay covers all three). Play, pause, speed and seek go to
+    the running Replay (thread-safe); a replay that reached the end starts a new one on play or seek.
 
     Parameters
     ----------
-    session : an open :class:`stridesync.session.store.Session`; the worker owns and closes it.
+    session : an open :class:`stridesync.session.store.Session`; the worker owns and closes it. Or
+    recording : samples (a wide samples CSV's), with ``config``; ``name`` is what messages call it.
     speed : data seconds per wall second.
     """
 
-    def __init__(self, session, *, speed: float = 1.0, publish_hz: float = PUBLISH_HZ, start_playing: bool = True):
-        self.session = session
-        self.path = Path(session.path)
-        rng = session.time_range_s
-        if rng is None:
-            raise StrideSyncError(f"{self.path.name}: the session holds no inputs to replay")
+    def __init__(self, session=None, *, recording=None, config=None, name: str = "the recording",
+                 speed: float = 1.0, publish_hz: float = PUBLISH_HZ, start_playing: bool = True):
+        self.session, self.recording = session, recording
+        if session is not None:
+            self.path = Path(session.path)
+            rng = session.time_range_s
+            if rng is None:
+                raise StrideSyncError(f"{self.path.name}: the session holds no inputs to replay")
+            self.config = session.detector_config
+        else:
+            if not recording or not any(len(x) for x in recording.values()):
+                raise StrideSyncError("the recording holds no sensor data")
+            from stridesync.core.config import DetectorConfig
+
+            self.path = Path(name)
+            rng = (min(float(x.time_s[0]) for x in recording.values() if len(x)),
+                   max(float(x.time_s[-1]) for x in recording.values() if len(x)))
+            self.config = config or DetectorConfig()
         self.t_start, self.t_end = float(rng[0]), float(rng[1])
-        self.config = session.detector_config
         self.speed = float(speed)
         self.playing = start_playing
         self.publish_hz = publish_hz
@@ -422,7 +309,7 @@ class SessionReplayWorker(_Threaded):
         self._thread = threading.Thread(target=self._main, name="stridesync-session-replay", daemon=True)
 
     # ------------------------------------------------------------------ GUI-thread API
-    def start(self) -> "SessionReplayWorker":
+    def start(self) -> "ReplayWorker":
         self._thread.start()
         return self
 
@@ -516,7 +403,8 @@ class SessionReplayWorker(_Threaded):
             log.exception("session replay failed")
             self.bridge.sigError.emit(f"replay of {self.path.name} stopped: {error_words(exc)}")
         finally:
-            self.session.close()
+            if self.session is not None:
+                self.session.close()
             self.bridge.sigFinished.emit()
 
     def _run(self) -> None:
@@ -527,8 +415,9 @@ class SessionReplayWorker(_Threaded):
             with self._lock:
                 if self._stopping:
                     return
-                r = Replay(self.session, before_input=self._before_input, after_input=self._after_input,
-                           speed=self.speed, config=self.config)
+                r = Replay(self.session, recording=self.recording, before_input=self._before_input,
+                           after_input=self._after_input, speed=self.speed, config=self.config,
+                           align="auto" if self.recording is not None else "given")  # files: as analyze
                 if seek_to is not None:
                     r.seek(seek_to)
                     if not self.playing:
@@ -555,3 +444,7 @@ class SessionReplayWorker(_Threaded):
                     seek_to = arg
             if seek_to <= self.t_start:
                 seek_to = None
+
+
+#: the name this worker had when it replayed session files only
+SessionReplayWorker = ReplayWorker

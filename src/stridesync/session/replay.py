@@ -102,15 +102,24 @@ class Replay:
         here and can publish snapshots between inputs.
     """
 
-    def __init__(self, session: Session, *, speed: float | None = 1.0, config: DetectorConfig | None = None,
+    def __init__(self, session: Session | None = None, *, recording: Recording | None = None, align: str = "given",
+                 speed: float | None = 1.0, config: DetectorConfig | None = None,
                  on_update: Callable[[list[Event], list[Step], Any], None] | None = None,
                  on_progress: Callable[[float], None] | None = None, capture_samples: bool = False,
                  before_input: Callable[[Any, float], None] | None = None,
                  after_input: Callable[[Any, float], None] | None = None):
         if speed is not None and not speed > 0:
             raise ValueError("speed must be positive (or None for as fast as possible)")
+        if (session is None) == (recording is None):
+            raise ValueError("give a session or a recording")
+        if align not in ("auto", "given"):
+            raise ValueError(f"align must be 'auto' or 'given', not {align!r}")
         self.session, self.speed = session, speed
-        self.config = config or session.detector_config
+        self.recording_in, self.align = recording, align
+        #: samples (an imported session or a recording in memory) rather than recorded live inputs
+        self.samples_mode = recording is not None or session.source == "import"
+        self.name = str(session.path) if session is not None else "the recording"
+        self.config = config or (session.detector_config if session is not None else DetectorConfig())
         self.on_update, self.on_progress = on_update, on_progress
         self.capture_samples = capture_samples
         self.before_input, self.after_input = before_input, after_input
@@ -120,7 +129,7 @@ class Replay:
         self._stop = False
         self._seek_to: float | None = None
         self.position_s = 0.0
-        if session.source == "import":
+        if self.samples_mode:
             self._load_samples()
         else:
             self._load_inputs()
@@ -160,6 +169,14 @@ class Replay:
         self._rates = rates
 
     def _load_samples(self) -> None:
+        if self.recording_in is not None:
+            rec = {r: s for r, s in self.recording_in.items() if len(s) >= 2}
+            if not rec:
+                raise SessionError("the recording holds no sensor data")
+            self._recording = rec
+            self._rates = {r: s.sample_rate_hz for r, s in rec.items()}
+            self._groups_and_times(rec)
+            return
         parts: dict[Role, list[np.ndarray]] = {}
         for role, rows in self.session.sample_blocks():
             parts.setdefault(role, []).append(rows)
@@ -173,13 +190,16 @@ class Replay:
         self._recording = rec
         rates = {s.role: s.rate_hz for s in self.session.sensors if s.role in rec}
         self._rates = {r: (rates.get(r) or rec[r].sample_rate_hz) for r in rec}
+        self._groups_and_times(rec)
+
+    def _groups_and_times(self, rec: Recording) -> None:
         from ..pipeline import blocks
         self._groups = list(blocks(rec, PACED_BLOCK_S if self.speed is not None else FAST_BLOCK_S))
         self._times = [max(float(b[1][-1]) for b in g) for g in self._groups]
 
     # ------------------------------------------------------------------ running
     def _new_analyzer(self, batch: bool):
-        if self.session.source == "import":
+        if self.samples_mode:
             m = self._mounting()
             mounting = {r: MountingTracker(r, self._rates[r], has_gyro=s.gyro_dps is not None)
                         for r, s in self._recording.items() if m["align"] == "auto"}
@@ -197,13 +217,15 @@ class Replay:
 
     def _mounting(self) -> dict:
         """How live treated the sensors' mounting (session meta ``mounting``; sessions before it: as given)."""
+        if self.session is None:
+            return {"align": self.align, "pinned": ()}
         m = self.session.meta.get("mounting")
         if not isinstance(m, dict) or m.get("align") not in ("auto", "given"):
             return {"align": "given", "pinned": ()}
         return {"align": m["align"], "pinned": tuple(str(k) for k in m.get("pinned") or ())}
 
     def _apply(self, a, i: int) -> tuple[list, list]:
-        if self.session.source == "import":
+        if self.samples_mode:
             a.now_s = self._times[i]
             return a.core.push_many(self._groups[i])
         c = self._cols
@@ -232,7 +254,7 @@ class Replay:
 
     def run(self) -> ReplayResult:
         """Replay to the end (or until :meth:`stop`); returns the results. Blocks the calling thread."""
-        if self.speed is None and self.session.source != "import" and not (self.before_input or self.after_input):
+        if self.speed is None and not self.samples_mode and not (self.before_input or self.after_input):
             return self._run_bulk()
         wall_start = time.monotonic()
         n = len(self._times)
@@ -252,7 +274,7 @@ class Replay:
                 a = self._new_analyzer(batch=fast)
                 self._finished = False
                 i = 0
-                if self.session.source != "import":  # everything before the target in bulk: same state
+                if not self.samples_mode:  # everything before the target in bulk: same state
                     i = self._bulk_forward(a, target)
                 while i < n and times[i] < target:
                     apply(a, i)
@@ -282,10 +304,10 @@ class Replay:
                 self.on_progress(t)
             i += 1
         if not self._finished and not self._stop:  # a recording cut short (crash): end as live would have
-            ev, st = a.finish() if self.session.source != "import" else a.core.finish()
+            ev, st = a.finish() if not self.samples_mode else a.core.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
-        elif self.session.source == "import" and not self._stop:
+        elif self.samples_mode and not self._stop:
             ev, st = a.core.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
