@@ -87,6 +87,7 @@ class SquadWorker:
         self.bridge = SnapshotBridge()  # sigError / sigNotice / sigFinished for the team window
         self.recorded: list[Path] = []
         self.error: str | None = None
+        self.followed: frozenset[str] = frozenset()  # athletes a dashboard follows (set by the worker thread)
         self._rows: tuple[SquadRow, ...] = ()
         self._rows_lock = threading.Lock()
         self._cmds: queue.Queue = queue.Queue()
@@ -159,6 +160,7 @@ class SquadWorker:
                         followed.remove(src)
                         if not any(s.athlete == src.athlete for s in followed):
                             feed.watch(src.athlete, False)
+                    self.followed = frozenset(s.athlete for s in followed)
                 for line in feed.poll():
                     log.info("%s", line)
                     self.bridge.sigNotice.emit(line)
