@@ -65,3 +65,17 @@ def test_live_from_a_virtual_source_spec_equals_the_virtual_flag():
     assert "StrideSync live: virtual:seed=2" in r.stdout and "sensors at the end" in r.stdout
     r = run("live", "--source", "virtual:seed=2", "--virtual")
     assert r.returncode == 2 and "not both" in r.stderr
+
+
+def test_the_dashboard_takes_a_source_spec(tmp_path):
+    path = tmp_path / "run.csv"
+    write_wide_csv(path, sim_cached(seed=21, duration_s=30.0).recording)
+    shot = tmp_path / "dash.png"
+    import os
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([*EXE, "dashboard", "--source", f"csv:{path}", "--quit-after", "3", "--screenshot", str(shot)],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert shot.exists() and shot.stat().st_size > 10_000
+    r = run("dashboard", "--source", f"csv:{path}", "--virtual")
+    assert r.returncode == 2 and "not both" in r.stderr

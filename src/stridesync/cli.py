@@ -530,6 +530,23 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if getattr(args, "team", False):  # the squad view: every hub on LSL
         from stridesync_ui.launch import run_team_dashboard
         return run_team_dashboard(screenshot=args.screenshot, quit_after_s=args.quit_after)
+    if args.source:  # a source by name: the same choices as the flags below
+        from .sources import parse_source
+
+        if args.virtual or args.roster or args.replay:
+            raise StrideSyncError("give --source, or --virtual / --roster / --replay, not both")
+        spec = parse_source(args.source)
+        if spec.kind == "virtual":
+            spec.check_keys({"seed"})
+            args.virtual, args.seed = True, int(spec.number("seed", args.seed))
+        elif spec.kind == "ble":
+            spec.check_keys(set())
+            args.roster = Path(spec.target)
+        elif spec.kind in ("replay", "csv"):
+            spec.check_keys(set())
+            args.replay = Path(spec.target)
+        else:
+            raise StrideSyncError(f"the dashboard does not open {spec.kind}: sources")
     if args.replay is not None and not args.replay.exists():
         raise StrideSyncError(f"cannot open {args.replay}: no such file")
     roster = Roster.load(args.roster) if args.roster else None
@@ -878,6 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("dashboard", help="the Qt track-side dashboard: live view or replay")
+    db.add_argument("--source", metavar="SPEC", help="a source by name: virtual:seed=1, ble:roster.json, "
+                                                     "replay:run.stridesync or csv:run.csv")
     db.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio (the default without --roster)")
     db.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting (real sensors)")
     db.add_argument("--replay", type=Path, metavar="FILE", help="replay a session file (or a wide samples CSV)")
