@@ -226,7 +226,9 @@ class LslAthleteBuilder:
         view_end = now_s if self.newest_s is None else max(self.newest_s, now_s - 0.3)
         a = squad.athletes.get(self.athlete)
         traces = {r: ring.recent(view_end - TRACE_VIEW_S - 0.5) for r, ring in self.rings.items()}
-        events = tuple(e for e in self.events if e.time_s >= view_end - EVENTS_KEEP_S)
+        since = max(view_end - EVENTS_KEEP_S, min((r.first_s for r in self.rings.values() if r.first_s is not None),
+                                                  default=view_end))  # no markers where no trace is drawn yet
+        events = tuple(e for e in self.events if e.time_s >= since)
         labels = {r: trace_label(r, rs) for r, rs in self.rule_sets.items()}
         if a is None:
             return DashSnapshot(mode="live", state="connecting", now_s=view_end, seq=self.seq,
