@@ -215,6 +215,19 @@ class _Sensor:
         return self.bad + self.gate.rejected
 
 
+@dataclass
+class LiveResult:
+    """What a session run returns (any source): its analyser, and for live sensors the simulator, the virtual
+    fleet, the wall and CPU time and the closed recorder."""
+
+    analyzer: object  # LiveAnalyzer, or SamplesAnalyzer for a samples source
+    sim: object | None = None
+    fleet: object | None = None
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    recorder: object | None = None  # the session Recorder when ``record_to`` was given (closed)
+
+
 class SamplesAnalyzer:
     """What a samples source (an imported session, a CSV) exposes where a live one exposes its
     :class:`LiveAnalyzer`: the core, the newest data time, and no link health."""

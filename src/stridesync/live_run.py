@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.config import DetectorConfig
-from .live import LiveAnalyzer
+from .live import LiveAnalyzer, LiveResult
 from .model import Event, Step
 from .roster import Roster
 
@@ -59,14 +59,6 @@ class LiveOptions:
     clock_origin_s: float | None = None
 
 
-@dataclass
-class LiveResult:
-    analyzer: LiveAnalyzer
-    sim: object | None = None
-    fleet: object | None = None
-    wall_s: float = 0.0
-    cpu_s: float = 0.0
-    recorder: object | None = None  # the session Recorder when ``record_to`` was given (closed)
 
 
 async def run_live(opts: LiveOptions) -> LiveResult:

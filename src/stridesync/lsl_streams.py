@@ -191,3 +191,13 @@ __all__ = ["EVENTS", "EVENT_CHANNELS", "HEALTH", "HEARTBEAT_S", "IMU", "KINDS", 
            "STEP_CHANNELS", "STREAM_TYPE", "TYPES", "Channel", "WireError", "decode_event", "decode_health",
            "decode_step", "encode_event", "encode_health", "encode_step", "hub_id", "imu_channels", "source_id",
            "stream_name", "string_channels"]
+
+
+def need_lsl(what: str = "team mode") -> None:
+    """One line, not a traceback, when the LSL extras are missing."""
+    from ..errors import StrideSyncError
+    try:
+        import pylsl  # noqa: F401
+        import pyxdf  # noqa: F401
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: pylsl without a loadable liblsl
+        raise StrideSyncError(f"{what} needs the LSL extras (pip install 'stridesync[lsl]'): {exc}") from None

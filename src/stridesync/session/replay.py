@@ -403,7 +403,7 @@ class ReplaySource:
     async def run(self, opts):
         import asyncio
 
-        from ..live_run import LiveResult
+        from ..live import LiveResult
 
         def work():
             with Session.open(self.path) as session:

@@ -127,7 +127,7 @@ def import_xdf(path: Path, out_dir: Path) -> list[dict]:
 
 
 def run_import_xdf(args: argparse.Namespace) -> int:
-    from ..team.cli_args import need_lsl
+    from ..lsl_streams import need_lsl
 
     need_lsl("import-xdf")
     if not args.out_dir.is_dir():

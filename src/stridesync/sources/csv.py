@@ -39,7 +39,7 @@ class CsvSource:
             raise InputFormatError(f"source {spec.text!r}: align must be auto or given")
 
     async def run(self, opts):
-        from ..live_run import LiveResult
+        from ..live import LiveResult
 
         rec = read_wide_csv(self.path)
         check_recording(rec, str(self.path))

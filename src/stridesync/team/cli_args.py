@@ -7,16 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def need_lsl(what: str = "team mode") -> None:
-    """One line, not a traceback, when the LSL extras are missing."""
-    from ..errors import StrideSyncError
-    try:
-        import pylsl  # noqa: F401
-        import pyxdf  # noqa: F401
-    except (ImportError, RuntimeError) as exc:  # RuntimeError: pylsl without a loadable liblsl
-        raise StrideSyncError(f"{what} needs the LSL extras (pip install 'stridesync[lsl]'): {exc}") from None
-
-
 def add_team_parsers(sub, *, hub: Callable, team: Callable, import_xdf: Callable) -> None:
     from .hub import add_hub_arguments
 

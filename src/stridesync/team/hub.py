@@ -69,9 +69,9 @@ def _lsl_minus_monotonic() -> float:
 
 def run_hub(args: argparse.Namespace) -> int:
     """``stridesync hub``: the live pipeline or a replay, published on LSL for a squad view."""
-    from .cli_args import need_lsl
+    from ..lsl_streams import need_lsl
     need_lsl("the hub")
-    from .cli_args import need_lsl
+    from ..lsl_streams import need_lsl
     need_lsl()
     if not (args.athlete or "").strip():
         raise StrideSyncError("give the athlete's name (--athlete NAME): the squad view shows athletes by name")

@@ -72,7 +72,7 @@ class SquadFeed:
 
 def run_team(args: argparse.Namespace) -> int:
     from ..io import AtomicOutputs, check_writable, write_steps_csv
-    from .cli_args import need_lsl
+    from ..lsl_streams import need_lsl
     from .recording import session_name
 
     need_lsl("the squad view")
