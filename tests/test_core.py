@@ -23,6 +23,7 @@ from .conftest import event_key, feed, sim_cached, sorted_events
 
 def match(ref_events, rt_events, tol_s=0.05):
     """Pair events of equal role and kind by nearest time; return (pairs, unmatched_ref, unmatched_rt)."""
+    rt_events = list(rt_events)  # one object per event: a packed log (core.events_) gives new ones on each pass
     by = defaultdict(list)
     for e in rt_events:
         by[(e.role, e.kind)].append(e)

@@ -40,6 +40,7 @@ from .core.mounting import MountingTracker
 from .core.realtime import RealtimeCore
 from .model import Event, LinkState, Role, Step
 from .protocol import FMT_ACC_GYRO, SENSOR_TIME_LIMIT_US, DataPacket, ProtocolError
+from .ringlog import RingLog
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,13 @@ GAP_AFTER_S = 1.0
 STICKY_STATES = (LinkState.STREAMING, LinkState.OFF, LinkState.STOPPED)
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
-#: entries kept in each diagnostic log: about 5 minutes of one sensor's packets (at ~50 per second). The
-#: logs are for tests, benchmarks and health views; the session file is the complete record. (100 000, 1.5
-#: hours' worth, made a live session grow by ~65 MB/h for its first half hour: #11 item 16, bench/soak.py)
+#: entries kept in each per-packet diagnostic log: 5-10 minutes of one sensor's packets (at 25-50 per second).
+#: The logs are for tests, benchmarks and health views; the session file is the complete record. (100 000, 1.5
+#: hours' worth, made a live session grow by ~65 MB/h for its first half hour: #11 item 16, bench/soak.py.) They
+#: are packed (:class:`~stridesync.ringlog.RingLog`: 8 and 24 bytes an entry, not ~150 as tuples of floats)
 DIAG_MAX = 15_000
+#: events kept in the emission log (with their Event objects): 3-4 minutes of four sensors' events
+EMISSION_MAX = 3_000
 #: a sensor time this far (µs) below the last packet's is a reboot (its clock restarted), nearer a duplicate
 REBOOT_BACK_US = 10_000_000
 #: a packet's sensor time may run ahead of its arrival time since the last packet by at most this (µs):
@@ -285,11 +289,11 @@ class LiveAnalyzer:
         # diagnostics for tests, benchmarks and health views; bounded, so a long session cannot grow them
         # without limit (the session file is the complete record)
         self.state_log: list[tuple[float, str, str]] = []  # (session time, key, new state)
-        self.arrival_log: dict[str, deque] = {k: deque(maxlen=DIAG_MAX) for k in sensors}  # data packets' arrivals
+        self.arrival_log: dict[str, RingLog] = {k: RingLog(DIAG_MAX) for k in sensors}  # data packets' arrivals (s)
         #: per packet pushed: (sensor time of its last sample µs, its session time s, arrival s)
-        self.mapping_log: dict[str, deque] = {k: deque(maxlen=DIAG_MAX) for k in sensors}
+        self.mapping_log: dict[str, RingLog] = {k: RingLog(DIAG_MAX, ["i8", "f8", "f8"]) for k in sensors}
         #: per event emitted: (event, session time it was emitted, newest sample time the core had)
-        self.emission_log: deque = deque(maxlen=DIAG_MAX)
+        self.emission_log: deque = deque(maxlen=EMISSION_MAX)
 
     # ------------------------------------------------------------------ input
     def on_packet(self, arrival_s: float, key: str, data: bytes) -> tuple[list[Event], list[Step]]:

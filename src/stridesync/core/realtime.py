@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -36,6 +37,7 @@ from ..model import Event, EventKind, Role, Step
 from . import dsp, rules
 from .config import DetectorConfig
 from .measures import RawStep, baseline_targets, nearest, raw_step, score_step, summarize, zero_targets
+from .packed import EventLog, StepLog
 from .rules import RuleSet, Track
 from .strides import Coverage, Record, ShinStrides, WristGate
 
@@ -430,12 +432,19 @@ class RealtimeCore:
         self._gates = {r: WristGate(r, self.rule_sets[r], bool(self.shins)) for r in self.wrists}
         self._cover = Coverage()
         self._n_cover = {r: 0 for r in self.shins}  # strides of each shin already in the coverage
-        self.events_: list[Event] = []
-        self.steps_: list[Step] = []
-        self.delays_s: dict[EventKind, list[float]] = {k: [] for k in EventKind}
-        self.step_delays_s: list[float] = []
+        # what the session remembers, packed (core/packed.py: ~30 and ~100 bytes a row, not ~300 as objects; #11
+        # item 16): sequences of Event and Step objects in emission order, equal to lists of them
+        self.events_: EventLog = EventLog()
+        self.steps_: StepLog = StepLog()
+        #: per event kind, how long after its instant (data time, s) each event was emitted; per step, after its push
+        self.delays_s: dict[EventKind, array] = {k: array("d") for k in EventKind}
+        self.step_delays_s: array = array("d")
         self._now = -INF
-        self._times: dict[tuple[Role, EventKind], list[float]] = {}
+        # sorted times of each (role, kind), for pairing: float64 arrays (bisect works on them, 8 bytes a time)
+        self._times: dict[tuple[Role, EventKind], array] = {}
+        # what the call being served emitted (push_many, declare_gap and finish return these)
+        self._new_events: list[Event] = []
+        self._new_steps: list[Step] = []
         self._raws: list[RawStep] = []
         self._unscored: deque[RawStep] = deque()
         self._targets = zero_targets() if cfg.target_model == "together" else None
@@ -457,6 +466,7 @@ class RealtimeCore:
     def push_many(self, blocks) -> tuple[list[Event], list[Step]]:
         """Feed blocks ``(role, time_s, acc_g[, gyro_dps])`` of several sensors that arrived together,
         then decide once."""
+        self._serve()
         for fn in self._listeners:
             fn(blocks)
         if self.mounting:
@@ -465,7 +475,7 @@ class RealtimeCore:
 
     def _push_body(self, blocks) -> tuple[list[Event], list[Step]]:
         """Body-frame blocks into the streams, then decide."""
-        n_ev, n_st = len(self.events_), len(self.steps_)
+        n_ev, n_st = len(self._new_events), len(self._new_steps)
         for block in blocks:
             role, time_s, acc_g = block[0], block[1], block[2]
             gyro_dps = block[3] if len(block) > 3 else None
@@ -485,22 +495,33 @@ class RealtimeCore:
                 self._now = max(self._now, float(t[-1]))
             st.push(t, x)
         self._run()
-        return self.events_[n_ev:], self.steps_[n_st:]
+        return self._emitted(n_ev, n_st)
+
+    def _emitted(self, n_ev: int, n_st: int) -> tuple[list[Event], list[Step]]:
+        """What was emitted since ``_new_events``/``_new_steps`` had these lengths (each public call empties
+        them first: they hold one call's output, not the session's)."""
+        return self._new_events[n_ev:], self._new_steps[n_st:]
+
+    def _serve(self) -> tuple[int, int]:
+        """Start serving a public call."""
+        self._new_events.clear()
+        self._new_steps.clear()
+        return 0, 0
 
     def declare_gap(self, role: Role, until_s: float) -> tuple[list[Event], list[Step]]:
         """``role`` will deliver no samples before ``until_s`` (e.g. its sensor dropped out): decisions
         that wait on it go ahead now instead of when it returns."""
-        n_ev, n_st = len(self.events_), len(self.steps_)
+        n_ev, n_st = self._serve()
         tr = self.mounting.get(Role(role))
         if tr is None or tr.rotation is not None:  # a sensor still held for its mounting has reached nothing
             self.streams[Role(role)].declare_gap(until_s)
         self._now = max(self._now, float(until_s))
         self._run()
-        return self.events_[n_ev:], self.steps_[n_st:]
+        return self._emitted(n_ev, n_st)
 
     def finish(self) -> tuple[list[Event], list[Step]]:
         """End of the session: close every segment and decide everything still pending."""
-        n_ev, n_st = len(self.events_), len(self.steps_)
+        n_ev, n_st = self._serve()
         if self.mounting:
             rest = [(r, *b) for r, tr in self.mounting.items() for b in tr.finish()]
             if rest:  # already through their trackers (and seen by the listeners): straight to the streams
@@ -511,7 +532,7 @@ class RealtimeCore:
         if self._targets is None:
             self._targets = baseline_targets(self._raws, self.config.baseline_n)
         self._score_pending()
-        return self.events_[n_ev:], self.steps_[n_st:]
+        return self._emitted(n_ev, n_st)
 
     @property
     def targets_ms(self) -> dict[str, float | None] | None:
@@ -529,7 +550,8 @@ class RealtimeCore:
 
     def summary(self) -> dict:
         """Whole-session statistics of what has been emitted so far."""
-        out = summarize(sorted(self.events_, key=lambda e: e.time_s), self.steps_, self._targets or zero_targets(), self.config)
+        out = summarize(sorted(self.events_, key=lambda e: e.time_s), list(self.steps_), self._targets or zero_targets(),
+                        self.config)
         out["detector"] = "realtime"
         out["rule_sets"] = {r.value: rs.value for r, rs in self.rule_sets.items()}
         out["clipped_swing_peaks"] = {r.value: n for r, n in self.clipped_swing_peaks.items()}
@@ -562,7 +584,8 @@ class RealtimeCore:
         if not steps:
             return summarize([], [], self._targets or zero_targets(), self.config)
         t0 = steps[0].time_s - steps[0].stride_time_s - 1.0
-        events = [e for e in self.events_ if e.time_s >= t0]
+        # the events from t0 on, in emission order (then sorted, stably, by time): only those are unpacked
+        events = self.events_.take(np.flatnonzero(self.events_.column("time_s") >= t0))
         events.sort(key=lambda e: e.time_s)
         return summarize(events, steps, self._targets or zero_targets(), self.config)
 
@@ -602,8 +625,9 @@ class RealtimeCore:
 
     def _emit(self, ev: Event) -> None:
         self.events_.append(ev)
+        self._new_events.append(ev)
         self.delays_s[ev.kind].append(self._now - ev.time_s)
-        lst = self._times.setdefault((ev.role, ev.kind), [])
+        lst = self._times.setdefault((ev.role, ev.kind), array("d"))
         bisect.insort(lst, ev.time_s)
 
     # ---------------------------------------------------------------- what is known
@@ -713,5 +737,7 @@ class RealtimeCore:
             return
         while self._unscored:
             raw = self._unscored.popleft()
-            self.steps_.append(score_step(raw, self._targets))
+            step = score_step(raw, self._targets)
+            self.steps_.append(step)
+            self._new_steps.append(step)
             self.step_delays_s.append(self._now - raw.time_s)
