@@ -195,7 +195,7 @@ __all__ = ["EVENTS", "EVENT_CHANNELS", "HEALTH", "HEARTBEAT_S", "IMU", "KINDS", 
 
 def need_lsl(what: str = "team mode") -> None:
     """One line, not a traceback, when the LSL extras are missing."""
-    from ..errors import StrideSyncError
+    from .errors import StrideSyncError
     try:
         import pylsl  # noqa: F401
         import pyxdf  # noqa: F401

@@ -120,7 +120,7 @@ def run_team_dashboard(*, record_dir: str | Path | None = None, screenshot: str 
     ``record_dir`` records every athlete (as ``stridesync team --record DIR``). ``screenshot`` with
     ``quit_after_s`` saves a grab of the window after that many seconds and quits.
     """
-    from stridesync.team.cli_args import need_lsl
+    from stridesync.lsl_streams import need_lsl
 
     need_lsl("the squad view")
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
