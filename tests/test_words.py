@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from stridesync.cli import _weak_short, main
+from stridesync.cli import main, weak_short
 from stridesync.core.config import DetectorConfig
 from stridesync.core.measures import build_steps, weak_link
 from stridesync.core.reference import analyze
@@ -105,7 +105,7 @@ def test_the_live_weak_link_column_stops_flipping_between_equal_legs_and_still_n
     sim = sim_cached(seed=2, duration_s=90.0, **EQUAL_LEGS)
     core = feed(sim.recording, 0.5)
     n = len(core.steps_)
-    col = [_weak_short(SimpleNamespace(steps_=core.steps_[:i], targets_ms=core.targets_ms, config=core.config))
+    col = [weak_short(SimpleNamespace(steps_=core.steps_[:i], targets_ms=core.targets_ms, config=core.config))
            for i in range(20, n + 1)]
     old = [weak_link(core.steps_[i - 20:i], core.targets_ms)["limb"] for i in range(20, n + 1)]
     assert sum(a != b for a, b in zip(old, old[1:])) >= 10  # what it did: the side flips with the noise

@@ -333,7 +333,7 @@ def _replay_cached(session, athlete: str, speed: float, args):
 
 
 def add_hub_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``hub`` subcommand's options (cli.py adds the parser)."""
+    """The ``hub`` subcommand's options (stridesync.cli.hub adds the parser)."""
     p.add_argument("--athlete", required=True, help="the athlete's name: how the squad view shows this hub")
     p.add_argument("--virtual", action="store_true", help="four simulated sensors on a virtual radio")
     p.add_argument("--roster", type=Path, help="roster JSON: serial → role and mounting")
