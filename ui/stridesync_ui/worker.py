@@ -412,6 +412,17 @@ class ReplayWorker(_Threaded):
 
         seek_to: float | None = None
         while True:
+            while True:  # what the GUI asked before this Replay existed (e.g. a seek right after opening)
+                try:
+                    cmd, arg = self._cmds.get_nowait()
+                except queue.Empty:
+                    break
+                if cmd == "stop":
+                    return
+                if cmd == "seek":
+                    seek_to = arg
+                elif cmd == "play":
+                    self.playing = bool(arg)
             with self._lock:
                 if self._stopping:
                     return

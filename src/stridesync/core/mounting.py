@@ -60,6 +60,13 @@ class MountingConfig:
     recheck_window_s: float = 8.0  #: the slip check looks at this much recent data
     slip_deg: float = 12.0  #: a swing axis that moved more than this is a slip
     settle_long_x: int = 4  #: a slip is settled again from all the data since its flag, this many windows on
+    #: an estimate this close to the given mounting leaves the given one in force: the estimate's own agreement
+    #: with the body frame is a few degrees (docs/measurement.md §9), a turn this small moves no event measurably,
+    #: and the raw axes keep their exact values (a clipped gyroscope's plateaus stay plateaus)
+    keep_given_deg: float = 5.0
+    #: the same for an accelerometer-only estimate, whose swing plane is found less precisely (its axes lie
+    #: p95 10° (shin) to 33° (wrist) from the marker frame; 10° off on a simulated wrist that sits as given)
+    keep_given_accel_deg: float = 15.0
     max_hold_s: float = 60.0  #: no estimate after this much data: the given mounting is kept
     no_standing_keep_deg: float = 45.0  #: without standing, the given x is kept when this close to the posture's
     wrist_posture_deg: float = 32.0  #: running posture vs standing: a shin stays under it, a bent forearm above
@@ -99,6 +106,9 @@ def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     k = v / s
     K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + s * K + (1 - c) * (K @ K)
+
+
+_IDENTITY = np.eye(3)
 
 
 def rotate(v: np.ndarray, R: np.ndarray) -> np.ndarray:
@@ -341,7 +351,8 @@ class MountingTracker:
     # ---------------------------------------------------------------- public read-only state
     @property
     def rotation(self) -> np.ndarray | None:
-        """The rotation in force (None while the first estimate is awaited)."""
+        """The rotation in force (None while the first estimate is awaited; the identity when the estimate
+        lies within ``keep_given_deg`` of the given mounting)."""
         return self._R
 
     @property
@@ -379,6 +390,8 @@ class MountingTracker:
     def _rot(self, part):
         t, a, g = part
         R = self._R
+        if R is _IDENTITY or np.array_equal(R, _IDENTITY):
+            return part
         return (t, rotate(a, R), None if g is None else rotate(g, R))
 
     def _take(self, part, out: list) -> None:
@@ -403,7 +416,11 @@ class MountingTracker:
         t, a, g = self._cat(self._held)
         e = estimate(self.role, t, a, g, config=self.config, from_s=float(t[0]))
         if e.ok:
-            self._R = e.rotation
+            # within keep_given_deg of the given mounting: keep it (the raw axes stay bit-exact, and a clipped
+            # gyroscope's plateaus stay plateaus for the clipping check)
+            keep = self.config.keep_given_deg if e.method == "gyro" else self.config.keep_given_accel_deg
+            near = rotation_angle_deg(e.rotation) <= keep
+            self._R = np.eye(3) if near else e.rotation
             self.log.append(_Log(float(t[-1]), "estimated", e))
         elif final:
             self.log.append(_Log(float(t[-1]), "kept", e))
