@@ -93,6 +93,10 @@ def test_equal_legs_are_both_legs_in_the_report_and_its_command_line_not_the_lef
     assert main(["report", str(run), "--out", str(out)]) == 0
     line = capsys.readouterr().out
     assert "weak link: both legs early by" in line
+    # analyze says the same sentence (it printed the summary's one-limb pick: "left leg early by …")
+    assert main(["analyze", str(run), "--steps", str(tmp_path / "s.csv")]) == 0
+    said = capsys.readouterr().out
+    assert "weak link: both legs early by" in said and "left leg" not in said
     page = out.read_text(encoding="utf-8")
     coaching = _paragraph(page, "Weak link")
     assert coaching.startswith("Weak link: both legs.") and "left leg" not in coaching

@@ -76,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
             write_summary_json(out.temp_path(args.summary), summary)
     print(f"{len(res.events)} events, {len(res.steps)} steps ({'reference' if args.reference else 'real-time'} analyser, "
           f"target model {cfg.target_model})")
-    wl = summary.get("weak_link")
+    from ..report.weak import session_weak_link, words
+
+    # the weak link in the words live, replay, the report and the dashboard use (sides equal within their noise:
+    # "both legs"), not the summary's one-limb pick
+    wl = session_weak_link(res.steps, summary)
     print(f"cadence {fmt(summary.get('cadence_spm'))} steps/min, sync score {fmt(summary.get('sync_score'))}, "
-          f"weak link: {wl['text'] if wl else '—'}")
+          f"weak link: {words(wl)}")
     return 0
 
 
