@@ -13,10 +13,13 @@ user produces anyway (gaitmap's gravity and PCA alignment are the idea; the sign
 ``z``  with a gyroscope, the dominant rotation axis while running (first principal axis of the angular rate);
        accelerometer only, the normal of the plane the specific force moves in (last principal axis).
        ``z`` is made perpendicular to ``x``.
-sign   a shin's forward swing is its fastest rotation: the most negative ω_z outweighs the most positive (112 of
-       112 shins of 17 real runners, and TRIPOD's walkers); accelerometer only, the terminal-swing deceleration
-       makes a_y's skew negative (−0.49…−1.61 on the same 112), and where a_y is nearly symmetric (|skew| <
-       ``accel_skew_min``: the simulator) a_y just before each impact is negative. A wrist's forearm is carried bent while running, so its mean a_y
+sign   from the running posture: a shank spends its swing tilted back, so its mean a_y while running is
+       negative (−0.33…−1.01 g on 112 shins of 17 real runners, −0.6…−0.8 g simulated, −0.1 walking). Where
+       that cannot tell (|mean a_y| < ``shin_posture_min_g``, or x itself came from the running posture), the
+       motion decides: the forward swing is the fastest rotation, so the most negative ω_z outweighs the most
+       positive (112 of 112 real shins; a simulated runner with a −60 ms swing lag inverts it, which is why it
+       comes second); accelerometer only, the terminal-swing deceleration makes a_y's skew negative, and where
+       a_y is nearly symmetric, a_y just before each impact is negative. A wrist's forearm is carried bent while running, so its mean a_y
        is positive (+0.8…+1.5 g on 5 real runners) whichever rules are used.
 
 The estimate is a rotation ``R`` (3 × 3) with ``body = R @ input``: rows are the body axes in the input frame.
@@ -60,16 +63,17 @@ class MountingConfig:
     recheck_window_s: float = 8.0  #: the slip check looks at this much recent data
     slip_deg: float = 12.0  #: a swing axis that moved more than this is a slip
     settle_long_x: int = 4  #: a slip is settled again from all the data since its flag, this many windows on
-    #: an estimate this close to the given mounting leaves the given one in force: the estimate's own agreement
-    #: with the body frame is a few degrees (docs/measurement.md §9), a turn this small moves no event measurably,
-    #: and the raw axes keep their exact values (a clipped gyroscope's plateaus stay plateaus)
-    keep_given_deg: float = 5.0
-    #: the same for an accelerometer-only estimate, whose swing plane is found less precisely (its axes lie
-    #: p95 10° (shin) to 33° (wrist) from the marker frame; 10° off on a simulated wrist that sits as given)
+    #: an estimate this close to the given mounting leaves the given one in force: a turn this small moves no
+    #: event, and the raw axes keep their exact values (a clipped gyroscope's plateaus stay plateaus)
+    keep_given_deg: float = 1.0
+    #: an accelerometer-only estimate corrects the given mounting only beyond this: its swing plane is found
+    #: less precisely (axes p95 10° (shin) to 33° (wrist) from the marker frame; 10° off on a simulated wrist
+    #: that sits as given), so it mends gross mistakes (upside down, turned) rather than fine ones
     keep_given_accel_deg: float = 15.0
     max_hold_s: float = 60.0  #: no estimate after this much data: the given mounting is kept
     no_standing_keep_deg: float = 45.0  #: without standing, the given x is kept when this close to the posture's
     wrist_posture_deg: float = 32.0  #: running posture vs standing: a shin stays under it, a bent forearm above
+    shin_posture_min_g: float = 0.15  #: a shin's |mean a_y| while running below this: its sign from its motion
     accel_skew_min: float = 0.25  #: accelerometer only: |skew of a_y| below this falls back to the pre-impact a_y
     arm_phase_deg: float = 65.0  #: a wrist's stride-frequency ω_z leads the other side's shin's by this much
     swap_margin: float = 0.5  #: |cos| of the wrists' stride phase against the other leg needed to judge sides
@@ -273,11 +277,14 @@ def estimate(role: Role, time_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.nda
         x, x_from = (x_given, "given") if ang <= cfg.no_standing_keep_deg else (x_post, "running")
     z = _ortho(z, x)
     y = np.cross(z, x)
-    # the sign of z (and y with it)
+    # the sign of z (and y with it), from the running posture first: a forearm is carried bent (mean a_y > 0), a
+    # shank spends its swing tilted back (mean a_y < 0: −0.33…−1.01 g on 112 real shins, −0.6…−0.8 g simulated);
+    # a shin whose x came from that same posture, or a posture too upright to tell, falls back to its motion
+    posture = float(mean_run @ y)
     if kind == "wrist":
-        val = float(mean_run @ y)
-        flip = val < 0
-        margin = abs(val)
+        flip, margin = posture < 0, abs(posture)
+    elif x_from != "running" and abs(posture) >= cfg.shin_posture_min_g:
+        flip, margin = posture > 0, abs(posture)
     elif gyro is not None:
         s = g_run @ z
         lo, hi = np.percentile(s, [0.5, 99.5])
