@@ -27,12 +27,14 @@ class PackedRecords(Sequence):
     """An append-only sequence of frozen records, stored column by column in one structured array.
 
     Subclasses set ``record`` (the class, built from its fields by keyword) and ``fields`` (name, kind)
-    in the order of the record's fields. The array doubles when full, so appending is amortised O(1) and
-    the memory is at most twice the rows'.
+    in the order of the record's fields. Rows live in fixed-size blocks: appending never copies, and the
+    memory grows with the rows, a block at a time (no doubling: a long session's memory stays in step with
+    its length).
     """
 
     record: type
     fields: tuple[tuple[str, str], ...]
+    BLOCK = 256  # rows a block (7 kB of events, 25 kB of steps)
     _CHUNK = 4096  # rows unpacked at a time when iterating
 
     def __init__(self, items: Iterable = ()) -> None:
@@ -42,7 +44,7 @@ class PackedRecords(Sequence):
             if kind == OPT_FLOAT:
                 cols.append((name + "__none", "?"))
         self._dtype = np.dtype(cols)
-        self._a = np.empty(64, dtype=self._dtype)
+        self._blocks: list[np.ndarray] = []
         self._n = 0
         # per CODE column: the values seen, and their codes (the values are enums or short strings)
         self._values: dict[str, list] = {name: [] for name, kind in self.fields if kind == CODE}
@@ -51,11 +53,10 @@ class PackedRecords(Sequence):
 
     # ------------------------------------------------------------------ writing
     def append(self, item: Any) -> None:
-        if self._n == len(self._a):
-            new = np.empty(2 * len(self._a), dtype=self._dtype)
-            new[:self._n] = self._a[:self._n]
-            self._a = new
-        self._a[self._n] = self._pack(item)
+        k = self._n % self.BLOCK
+        if k == 0:
+            self._blocks.append(np.empty(self.BLOCK, dtype=self._dtype))
+        self._blocks[-1][k] = self._pack(item)
         self._n += 1
 
     def extend(self, items: Iterable) -> None:
@@ -85,7 +86,7 @@ class PackedRecords(Sequence):
     # ------------------------------------------------------------------ reading
     def _unpack_rows(self, lo: int, hi: int) -> list:
         """Records of rows lo..hi-1, built column by column (plain Python floats and ints, from ``tolist``)."""
-        a = self._a[lo:hi]
+        a = self._rows(lo, hi)
         cols = []
         for name, kind in self.fields:
             if kind == CODE:
@@ -98,6 +99,16 @@ class PackedRecords(Sequence):
             else:
                 cols.append(a[name].tolist())
         return list(map(self.record, *cols))
+
+    def _rows(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi-1 as one array (a view when they lie in one block)."""
+        B = self.BLOCK
+        if hi <= lo:
+            return np.empty(0, dtype=self._dtype)
+        b0, b1 = lo // B, (hi - 1) // B
+        if b0 == b1:
+            return self._blocks[b0][lo - b0 * B:hi - b0 * B]
+        return np.concatenate([self._blocks[b][max(lo - b * B, 0):min(hi - b * B, B)] for b in range(b0, b1 + 1)])
 
     def __len__(self) -> int:
         return self._n
@@ -129,7 +140,7 @@ class PackedRecords(Sequence):
 
     def column(self, name: str) -> np.ndarray:
         """One numeric column of every row (a copy, for vectorised selection: e.g. ``column("time_s")``)."""
-        return self._a[name][:self._n].copy()
+        return self._rows(0, self._n)[name].copy()
 
     def take(self, index: Iterable[int]) -> list:
         """The records at these row indices, in the order given."""
@@ -147,8 +158,8 @@ class PackedRecords(Sequence):
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the packed rows (the array's capacity)."""
-        return int(self._a.nbytes)
+        """Bytes held by the packed rows (the blocks' capacity)."""
+        return sum(int(b.nbytes) for b in self._blocks)
 
 
 class EventLog(PackedRecords):
