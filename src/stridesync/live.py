@@ -51,10 +51,10 @@ GAP_AFTER_S = 1.0
 STICKY_STATES = (LinkState.STREAMING, LinkState.OFF, LinkState.STOPPED)
 #: packets held while a sensor's clock map is still unknown (a few seconds' worth)
 MAX_HELD = 200
-#: entries kept in each per-packet diagnostic log: 2-5 minutes of one sensor's packets (a BLE link brings 15-40
+#: entries kept in each per-packet diagnostic log: 2-6 minutes of one sensor's packets (a BLE link brings 13-40
 #: a second). The logs are for tests, benchmarks and health views; the session file is the complete record.
 #: (100 000, 1.5 hours' worth, made a live session grow by ~65 MB/h for its first half hour; 15 000 still took
-#: 10-17 minutes to fill over the virtual radio: #11 item 16, bench/soak.py.) They are packed
+#: ~18 minutes to fill over the virtual radio: #11 item 16, bench/soak.py.) They are packed
 #: (:class:`~stridesync.ringlog.RingLog`: 8 and 24 bytes an entry, not ~150 as tuples of floats)
 DIAG_MAX = 5_000
 #: events kept in the emission log (with their Event objects): 3-4 minutes of four sensors' events
