@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from stridesync.core.config import DetectorConfig
 from stridesync.core.mounting import MountingTracker, align_recording, estimate, rotation_angle_deg
 from stridesync.core.mounting_checks import check
 from stridesync.core.realtime import RealtimeCore

@@ -36,7 +36,7 @@ other (swapped sides, a wrist sensor on a shin).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.signal import butter, find_peaks, sosfiltfilt
