@@ -177,7 +177,7 @@ def test_live_sensors_with_a_wrong_roster_mounting_are_estimated_recorded_and_re
         {"serial": "SS000104", "role": "right_wrist", "pin": True}]})
     params = SimParams(duration_s=45.0, standing_start_s=4.0, standing_end_s=3.0)
     path = tmp_path / "run.stridesync"
-    res = asyncio.run(run_live(LiveOptions(seconds=30.0, roster=roster, sim_params=params, record_to=path)))
+    res = asyncio.run(run_live(LiveOptions(seconds=20.0, roster=roster, sim_params=params, record_to=path)))
     summary = res.analyzer.core.summary()
     assert set(summary["mounting"]) == {"left_shin", "right_shin", "left_wrist"}  # right wrist pinned
     assert all(v and v[0]["ok"] for v in summary["mounting"].values())

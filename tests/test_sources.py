@@ -60,7 +60,7 @@ def test_live_from_a_csv_source_prints_the_steps_analyze_finds(tmp_path):
 
 
 def test_live_from_a_virtual_source_spec_equals_the_virtual_flag():
-    r = run("live", "--source", "virtual:seed=2", "--seconds", 8)
+    r = run("live", "--source", "virtual:seed=2", "--seconds", 5)
     assert r.returncode == 0, r.stderr
     assert "StrideSync live: virtual:seed=2" in r.stdout and "sensors at the end" in r.stdout
     r = run("live", "--source", "virtual:seed=2", "--virtual")
