@@ -161,8 +161,9 @@ def symmetry_angle_pct(left: float | None, right: float | None) -> float | None:
     return (45.0 - math.degrees(math.atan(left / right))) / 90.0 * 100.0
 
 
-def weak_link(steps: list[Step], targets: dict[str, float | None]) -> dict | None:
-    """The limb whose mean |lag − target| is largest over these steps, with sign, size and share."""
+def limb_deviations(steps, targets) -> dict[Role, np.ndarray]:
+    """Per limb, rows of (lag − target in ms, the same in % of the stride): a leg's swing lags, an arm's
+    forward-turn lags (its stance steps) and back-turn lags (the others), as the weak link pools them."""
     per: dict[Role, list[tuple[float, float]]] = {}
     for s in steps:
         stride_ms = s.stride_time_s * 1000.0
@@ -172,13 +173,18 @@ def weak_link(steps: list[Step], targets: dict[str, float | None]) -> dict | Non
                 continue
             d = v - (targets.get(name) or 0.0)
             per.setdefault(LIMB_OF_LAG[name](s.stance_side), []).append((d, 100.0 * d / stride_ms))
+    return {r: np.array(v, float).reshape(-1, 2) for r, v in per.items()}
+
+
+def weak_link(steps: list[Step], targets: dict[str, float | None]) -> dict | None:
+    """The limb whose mean |lag − target| is largest over these steps, with sign, size and share."""
+    per = limb_deviations(steps, targets)
     if not per:
         return None
     limbs = {}
-    for role, vals in per.items():
-        d = np.array(vals)
+    for role, d in per.items():
         limbs[role] = {"mean_abs_dev_ms": float(np.mean(np.abs(d[:, 0]))), "mean_dev_ms": float(np.mean(d[:, 0])),
-                       "mean_dev_pct": float(np.mean(d[:, 1])), "n": len(vals)}
+                       "mean_dev_pct": float(np.mean(d[:, 1])), "n": len(d)}
     total = sum(v["mean_abs_dev_ms"] for v in limbs.values())
     role = max(limbs, key=lambda r: limbs[r]["mean_abs_dev_ms"])
     w = limbs[role]

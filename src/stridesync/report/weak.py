@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stridesync.core.measures import LIMB_OF_LAG
-from stridesync.model import LAG_NAMES, Role, Step
+from stridesync.core.measures import limb_deviations
+from stridesync.model import Role, Step
 
 #: the noise rule's factor: sides closer than this many standard errors of their difference are "both"
 BOTH_SIDES_Z = 2.0
@@ -93,21 +93,6 @@ class WeakLink:
 
 def _late(v: float) -> str:
     return "late" if v > 0 else "early"
-
-
-def limb_deviations(steps: Sequence[Step], targets: Mapping[str, float | None]) -> dict[Role, np.ndarray]:
-    """Per limb, rows of (lag − target in ms, the same in % of the stride), pooled as the weak link pools
-    them: a leg's swing lags, an arm's forward-turn lags (its stance steps) and back-turn lags (the others)."""
-    acc: dict[Role, list[tuple[float, float]]] = {}
-    for s in steps:
-        stride_ms = s.stride_time_s * 1000.0
-        for name in LAG_NAMES:
-            v = s.lag_ms(name)
-            if v is None:
-                continue
-            d = v - (targets.get(name) or 0.0)
-            acc.setdefault(LIMB_OF_LAG[name](s.stance_side), []).append((d, 100.0 * d / stride_ms))
-    return {r: np.array(v, float).reshape(-1, 2) for r, v in acc.items()}
 
 
 def weak_link_verdict(steps: Sequence[Step], targets: Mapping[str, float | None]) -> WeakLink | None:
