@@ -18,6 +18,26 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+
+def _quit_later(app, win, quit_after_s: float | None, screenshot, status: dict) -> None:
+    """With ``quit_after_s``: then save the screenshot (if asked; a failure makes the exit code 2) and quit."""
+    if quit_after_s is None:
+        return
+    from PySide6.QtCore import QTimer
+
+    def finish() -> None:
+        if screenshot is not None:
+            out = Path(screenshot)
+            if not win.grab().save(str(out)):
+                log.error("could not write the screenshot %s", out)
+                status["code"] = 2
+            else:
+                print(f"wrote {out}", flush=True)
+        win.close()
+        app.quit()
+
+    QTimer.singleShot(int(quit_after_s * 1000), finish)
+
 def dashboard_available() -> bool:
     """A display is there (DISPLAY or WAYLAND_DISPLAY) and PySide6 and pyqtgraph can be imported."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -72,7 +92,6 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
             raise StrideSyncError("the dashboard needs a display (DISPLAY or WAYLAND_DISPLAY is not set); "
                                   "`stridesync live` runs in the terminal, or use --screenshot to render offscreen")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .app import DashboardWindow
@@ -92,19 +111,7 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
     elif virtual or roster is not None:
         win.start_live()
 
-    if quit_after_s is not None:
-        def finish() -> None:
-            if screenshot is not None:
-                out = Path(screenshot)
-                if not win.grab().save(str(out)):
-                    log.error("could not write the screenshot %s", out)
-                    status["code"] = 2
-                else:
-                    print(f"wrote {out}", flush=True)
-            win.close()
-            app.quit()
-
-        QTimer.singleShot(int(quit_after_s * 1000), finish)
+    _quit_later(app, win, quit_after_s, screenshot, status)
     app.exec()
     if win.errors and status["code"] == 0 and replay is not None:
         status["code"] = 2
@@ -130,7 +137,6 @@ def run_team_dashboard(*, record_dir: str | Path | None = None, screenshot: str 
             raise StrideSyncError("the squad view needs a display (DISPLAY or WAYLAND_DISPLAY is not set); "
                                   "`stridesync team` runs in the terminal, or use --screenshot to render offscreen")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .team_view import TeamWindow
@@ -142,18 +148,7 @@ def run_team_dashboard(*, record_dir: str | Path | None = None, screenshot: str 
     win = TeamWindow(record_dir=Path(record_dir) if record_dir is not None else None)
     win.show()
     status = {"code": 0}
-    if quit_after_s is not None:
-        def finish() -> None:
-            if screenshot is not None:
-                if not win.grab().save(str(screenshot)):
-                    log.error("could not write the screenshot %s", screenshot)
-                    status["code"] = 2
-                else:
-                    print(f"wrote {screenshot}", flush=True)
-            win.close()
-            app.quit()
-
-        QTimer.singleShot(int(quit_after_s * 1000), finish)
+    _quit_later(app, win, quit_after_s, screenshot, status)
     app.exec()
     for p in win.worker.recorded:
         print(f"recorded {p}", flush=True)
