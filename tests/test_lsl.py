@@ -55,7 +55,10 @@ def test_a_hub_on_loopback_delivers_steps_and_bad_input_is_ignored_with_one_warn
     try:
         items = _poll_until(inlets, lambda its: any(i.kind == "state" for i in its) or hub.health("running", [], None, 0.0))
         assert any(i.kind == "state" and i.rows == "found" and i.athlete == "Ana" for i in items)
-        time.sleep(0.3)  # the inlets are open: what is pushed now arrives
+        # samples pushed before an inlet is connected are not kept for it: go on once both are connected
+        outs = [hub.outlets[k] for k in ("events", "steps")]
+        _poll_until(inlets, lambda its: all(o.have_consumers() for o in outs), 10.0)
+        assert all(o.have_consumers() for o in outs), "the squad's inlets never opened the events and steps streams"
         hub.results([EVENT], [STEP])
         bad = hub.outlets["steps"]
         for _ in range(3):

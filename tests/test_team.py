@@ -110,9 +110,11 @@ def test_one_runner_split_over_two_hubs_lines_up_with_one_hub(tmp_path):
     """The same simulated runner (one run, time 0 at one LSL instant): its left sensors on one hub, its right
     sensors on another; the squad view analyses them on LSL's clock. Against one hub holding all four: the
     lags match within p95 <= 2 ms."""
-    t0 = pylsl.local_clock() + 0.5
-    common = ["--virtual", "--seconds", "14", "--quiet", "--seed", "4", "--sim-start", repr(t0)]
-    team = _cli("team", "--seconds", "18", "--summary", str(tmp_path / "squad.json"), "--steps-dir", str(tmp_path),
+    # the run's time 0 after every process is up and the squad has its streams (3-5 s here on 2 cores): each
+    # analysis sees the runner's standing start, so each estimates the mountings as a hub does
+    t0 = pylsl.local_clock() + 5.0
+    common = ["--virtual", "--seconds", "12", "--quiet", "--seed", "4", "--sim-start", repr(t0)]
+    team = _cli("team", "--seconds", "19", "--summary", str(tmp_path / "squad.json"), "--steps-dir", str(tmp_path),
                 "--quiet", out=tmp_path / "team.out")
     hubs = [_cli("hub", "--athlete", "Split", "--roles", "left_shin,left_wrist", *common, out=tmp_path / "l.out"),
             _cli("hub", "--athlete", "Split", "--roles", "right_shin,right_wrist", *common, out=tmp_path / "r.out"),
@@ -132,14 +134,15 @@ def test_one_runner_split_over_two_hubs_lines_up_with_one_hub(tmp_path):
     split = read_steps_csv(tmp_path / "Split.steps.csv")  # squad clock: LSL time − origin
     t_split = np.array([s.time_s + origin - t0 for s in split])
     diffs = []
-    for s in solo:
+    end = 12.0 - 1.0  # the last stride before the hubs stop is left out: each analysis ends its own way there
+    for s in (s for s in solo if s.time_s < end):  # (a hub finishes its core; the squad declares the sensors away)
         k = int(np.argmin(np.abs(t_split - s.time_s)))
         if abs(t_split[k] - s.time_s) < 0.03:
             diffs.append(np.abs(_lags([s])[0] - _lags([split[k]])[0]))
     diffs = np.array(diffs)
     # the squad's analysis starts once it has seen both hubs and opened their sensor streams (a few strides late)
     print(f"one hub {len(solo)} steps, split {len(split)}, matched {len(diffs)}")
-    assert len(diffs) >= 0.8 * len(split) and len(split) >= 0.5 * len(solo) > 10
+    assert len(diffs) >= 0.8 * len(split) and len(diffs) >= 15
     d = diffs[np.isfinite(diffs)]
     p95 = float(np.percentile(d, 95))
     print(f"split vs one hub: {len(diffs)} steps matched of {len(solo)}, |lag difference| p95 {p95:.3f} ms")

@@ -76,21 +76,21 @@ def run_hub(args: argparse.Namespace) -> int:
     if not (args.athlete or "").strip():
         raise StrideSyncError("give the athlete's name (--athlete NAME): the squad view shows athletes by name")
     athlete = args.athlete.strip()
-    if getattr(args, "replay", None) is not None:
+    if args.replay is not None:
         return _run_replay_hub(args, athlete)
     return _run_live_hub(args, athlete)
 
 
 def _outputs(args) -> list[Path]:
     from ..io import check_writable
-    outs = [p for p in (getattr(args, "events", None), getattr(args, "steps", None)) if p]
+    outs = [p for p in (args.events, args.steps) if p]
     check_writable(outs)
     return outs
 
 
 def _write_outputs(args, events, steps) -> None:
     from ..io import AtomicOutputs, write_events_csv, write_steps_csv
-    outs = [p for p in (getattr(args, "events", None), getattr(args, "steps", None)) if p]
+    outs = [p for p in (args.events, args.steps) if p]
     if not outs:
         return
     with AtomicOutputs(outs) as out:
@@ -107,7 +107,7 @@ def _run_live_hub(args, athlete: str) -> int:
     from ..roster import Roster
     from ..sinks.lsl import HubOutlets, lsl_clock
 
-    roles = _parse_roles(getattr(args, "roles", None))
+    roles = _parse_roles(args.roles)
     roster = Roster.load(args.roster) if args.roster else None
     if roster is None and not args.virtual:
         raise StrideSyncError("give a roster (--roster FILE) to connect real sensors, or --virtual for simulated ones")
@@ -121,7 +121,7 @@ def _run_live_hub(args, athlete: str) -> int:
     from ..io import check_writable
     check_writable(outs)
     d = _lsl_minus_monotonic()
-    if getattr(args, "sim_start", None) is not None:  # the simulated run's time 0 at this LSL instant
+    if args.sim_start is not None:  # the simulated run's time 0 at this LSL instant; every hub of it ends together
         origin = float(args.sim_start) - d
     else:
         origin = time.monotonic()
@@ -131,11 +131,7 @@ def _run_live_hub(args, athlete: str) -> int:
     def on_start(analyzer) -> None:
         sensors = [(k, s.role, s.nominal_rate_hz, k in analyzer.gyro) for k, s in analyzer.sensors.items()]
         outlets = HubOutlets(athlete, sensors, lsl_offset_s=offset)
-        add = getattr(analyzer.core, "add_listener", None)
-        if add is None:
-            log.warning("this analyser cannot be watched: the sensors' samples are not published")
-        else:
-            add(outlets.samples)
+        analyzer.core.add_listener(outlets.samples)
         state["outlets"], state["analyzer"] = outlets, analyzer
         print(f"hub {outlets.hub}: {athlete}, {len(sensors)} sensors on LSL "
               f"({', '.join(r.value for _, r, *_ in sensors)}) at LSL clock {lsl_clock():.3f}", flush=True)
@@ -170,6 +166,8 @@ def _run_live_hub(args, athlete: str) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):
                 pass
+        if args.sim_start is not None:  # a shared run ends at one instant for all its hubs (same simulated runner)
+            loop.call_later(max(0.0, float(args.sim_start) + args.seconds - lsl_clock()), stop.set)
         done = asyncio.Event()
         hb = asyncio.create_task(heartbeat(done))
         try:
@@ -348,7 +346,8 @@ def add_hub_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no line per step")
     p.add_argument("--seed", type=int, default=1, help="virtual runner's seed")
     p.add_argument("--roles", help=argparse.SUPPRESS)  # virtual: this hub holds only these sensors (split runner)
-    p.add_argument("--sim-start", type=float, help=argparse.SUPPRESS)  # virtual: LSL instant of the run's time 0
+    # virtual: the LSL instant of the run's time 0 (hubs sharing one simulated runner); --seconds then counts from it
+    p.add_argument("--sim-start", type=float, help=argparse.SUPPRESS)
 
 
 __all__ = ["add_hub_arguments", "run_hub"]
