@@ -57,7 +57,8 @@ def run_phase(app, kind: str, seconds: float, screenshot: str | None = None) -> 
         win.resize(1280, 800)
         win.setCentralWidget(QLabel("baseline"))
         latest = {}
-        worker = LiveWorker(LiveOptions(seconds=seconds + 25.0, config=DetectorConfig(), **kw))
+        worker = LiveWorker(LiveOptions(seconds=seconds + 25.0, config=DetectorConfig(), sim_params=kw["sim_params"],
+                                        source=f"virtual:seed={kw['sim_seed']}"))
         worker.bridge.sigSnapshot.connect(lambda s: latest.__setitem__("snap", s))
         timer = QTimer(win)
         timer.setTimerType(Qt.TimerType.PreciseTimer)

@@ -39,7 +39,7 @@ OFFSET_S = {Role.LEFT_SHIN: 12.3, Role.RIGHT_SHIN: 407.9, Role.LEFT_WRIST: 3.1, 
 def session(seconds: float, links: dict) -> tuple:
     params = SimParams(duration_s=seconds + 25.0, standing_start_s=1.0, standing_end_s=5.0, swing_lag_ms=30.0,
                        clock_drift_ppm=DRIFT_PPM, clock_offset_s=OFFSET_S)
-    return asyncio.run(run_live(LiveOptions(seconds=seconds, links=links, sim_params=params, sim_seed=3)))
+    return asyncio.run(run_live(LiveOptions(seconds=seconds, links=links, sim_params=params, source="virtual:seed=3")))
 
 
 def alignment_errors(res, naive: bool = False) -> np.ndarray:

@@ -136,7 +136,7 @@ def live_child(minutes: float, every_s: float = 30.0) -> dict:
 
         task = asyncio.create_task(sampler())
         try:
-            res = await run_live(LiveOptions(virtual=True, seconds=minutes * 60.0, record_to=path,
+            res = await run_live(LiveOptions(source="virtual:seed=1", seconds=minutes * 60.0, record_to=path,
                                              on_start=on_start, on_acquisition=on_acquisition))
         finally:
             task.cancel()

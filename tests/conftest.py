@@ -10,6 +10,7 @@ import pytest
 from stridesync.core.config import DetectorConfig
 from stridesync.core.realtime import RealtimeCore
 from stridesync.model import Recording
+from stridesync.pipeline import run_realtime
 from stridesync.sim import SimParams, simulate
 
 
@@ -22,27 +23,12 @@ def sim_cached(seed: int = 0, rate_hz: float | None = None, **kw):
     return simulate(SimParams(**kw), seed=seed)
 
 
-def feed(recording: Recording, chunks: dict | float = 0.02, config: DetectorConfig | None = None,
+def feed(recording: Recording, chunks: float = 0.02, config: DetectorConfig | None = None,
          rng: np.random.Generator | None = None) -> RealtimeCore:
-    """Feed a recording to a new core in time order; ``chunks`` is a block length in s, or with
-    ``rng`` the block lengths are drawn at random (1 sample up to 1 s) per role."""
-    core = RealtimeCore({r: s.sample_rate_hz for r, s in recording.items()}, config=config,
-                        gyro_roles=[r for r, s in recording.items() if s.gyro_dps is not None])
-    pos = {r: 0 for r in recording}
-    t_end = max(s.time_s[-1] for s in recording.values())
-    edge = min(s.time_s[0] for s in recording.values())
-    while any(pos[r] < len(s) for r, s in recording.items()):
-        edge += chunks if rng is None else float(rng.uniform(0.001, 0.5))
-        for r, s in recording.items():
-            j = len(s) if edge > t_end else int(np.searchsorted(s.time_s, edge))
-            if rng is not None and rng.random() < 0.3 and edge <= t_end:
-                continue  # this sensor's block arrives later, merged with the next
-            if j > pos[r]:
-                core.push(r, s.time_s[pos[r]:j], s.acc_g[pos[r]:j],
-                          None if s.gyro_dps is None else s.gyro_dps[pos[r]:j])
-                pos[r] = j
-    core.finish()
-    return core
+    """Feed a recording to a new core through the replay engine (as ``analyze`` does): ``chunks`` is a block
+    length in s, or with ``rng`` the deliveries are irregular (blocks of 1 ms to 0.5 s, a sensor's block held
+    back now and then: :func:`stridesync.pacing.blocks`)."""
+    return run_realtime(recording, config=config, block_s=chunks, rng=rng)[1]
 
 
 def event_key(e):

@@ -25,7 +25,7 @@ def roster() -> Roster:
 
 
 def test_real_sensors_stream_for_20_s(roster):
-    res = asyncio.run(run_live(LiveOptions(seconds=20.0, virtual=False, roster=roster)))
+    res = asyncio.run(run_live(LiveOptions(seconds=20.0, source="ble:", roster=roster)))
     health = res.analyzer.health()
     assert len(health) == len(roster.sensors)
     for h in health:

@@ -108,3 +108,117 @@ def test_the_check_sees_a_reach_into_another_module(tmp_path):
         assert private_reads(good) == []
     finally:
         ROOT = old
+
+
+# ----------------------------------------------------------------------------------------- the import graph
+#: the layers, lowest first: a module imports only from its own layer or below (at module level or inside a
+#: function). The longest matching prefix decides; every module must match one (a new package gets a layer).
+LAYERS = {
+    0: ("stridesync", "stridesync.errors", "stridesync.model", "stridesync.ringlog"),
+    1: ("stridesync.pacing", "stridesync.protocol", "stridesync.clock", "stridesync.roster", "stridesync.lsl_streams",
+        "stridesync.evaluate", "stridesync.core", "stridesync.io", "stridesync.sim"),
+    2: ("stridesync.live", "stridesync.live_bulk"),
+    3: ("stridesync.session", "stridesync.pipeline", "stridesync.sources", "stridesync.sinks"),
+    4: ("stridesync.live_run", "stridesync.team", "stridesync.report"),
+    5: ("stridesync_ui",),  # the dashboard: Qt, only here
+    6: ("stridesync.cli",),  # the entry points: the commands open the dashboard too
+}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg, top in ((ROOT / "src" / "stridesync", ROOT / "src"), (ROOT / "ui" / "stridesync_ui", ROOT / "ui")):
+        for f in pkg.rglob("*.py"):
+            name = ".".join(f.relative_to(top).with_suffix("").parts)
+            out[name.removesuffix(".__init__")] = f
+    return out
+
+
+def _layer(module: str) -> int | None:
+    best = None
+    for layer, prefixes in LAYERS.items():
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and (best is None or len(p) > best[0]):
+                best = (len(p), layer)
+    return None if best is None else best[1]
+
+
+def import_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Module → our modules it imports at module level (outside ``if TYPE_CHECKING``), and inside functions."""
+    mods = _modules()
+    top: dict[str, set[str]] = {}
+    inner: dict[str, set[str]] = {}
+    for name, f in mods.items():
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        is_pkg = f.name == "__init__.py"
+        top[name], inner[name] = set(), set()
+
+        def targets(node) -> list[str]:
+            if isinstance(node, ast.Import):
+                return [a.name for a in node.names]
+            base = name.split(".") if is_pkg else name.split(".")[:-1]
+            if node.level:
+                base = base[:len(base) - (node.level - 1)]
+                m = ".".join(base + ([node.module] if node.module else []))
+            else:
+                m = node.module or ""
+            return [f"{m}.{a.name}" if f"{m}.{a.name}" in mods else m for a in node.names]
+
+        def walk(body, level_set: set[str]) -> None:
+            for node in body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    level_set.update(t for t in targets(node) if t in mods and t != name)
+                elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                    continue
+                elif isinstance(node, (ast.If, ast.Try, ast.With)):
+                    walk(node.body, level_set)
+                    for h in getattr(node, "handlers", []):
+                        walk(h.body, level_set)
+                    walk(getattr(node, "orelse", []), level_set)
+                    walk(getattr(node, "finalbody", []), level_set)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    for sub in ast.walk(node):
+                        if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                            inner[name].update(t for t in targets(sub) if t in mods and t != name)
+
+        walk(tree.body, top[name])
+    return top, inner
+
+
+def test_the_import_graph_has_no_circles_and_nothing_imports_upward():
+    top, inner = import_graph()
+    unplaced = sorted(m for m in top if _layer(m) is None)
+    assert not unplaced, f"modules in no layer (add them to LAYERS): {unplaced}"
+    upward = [f"{m} (layer {_layer(m)}) imports {d} (layer {_layer(d)})"
+              for m in sorted(top) for d in sorted(top[m] | inner[m]) if _layer(d) > _layer(m)]
+    assert not upward, "imports going upward:\n" + "\n".join(upward)
+    # circles among module-level imports (Tarjan's strongly connected components)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in top[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                circles.append(sorted(comp))
+
+    for v in sorted(top):
+        if v not in index:
+            visit(v)
+    assert not circles, f"import circles: {circles}"
+    assert len(top) > 80  # the walk found the house

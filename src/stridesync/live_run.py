@@ -1,8 +1,11 @@
 """A live session end to end: sensors (real or virtual) → BLE → LiveAnalyzer, on one asyncio loop.
 
-The CLI's ``live`` and ``demo`` and the dashboard's worker thread all call :func:`run_live`. In virtual
-mode it starts a :class:`~.sources.bumble_backend.VirtualRadio`, simulates a run, puts one virtual sensor
-per role on the radio and reaches them through the real bleak API with the bumble backend.
+The CLI's ``live``, ``record``, ``demo`` and ``hub`` and the dashboard's worker thread all call :func:`run_live`
+with a source (``opts.source``): :class:`VirtualSource` (``virtual:seed=N``) starts a
+:class:`~.sources.bumble_backend.VirtualRadio`, simulates a run, puts one virtual sensor per role on the radio
+and reaches them through the real bleak API with the bumble backend; :class:`BleSource` (``ble:roster.json``)
+reaches the roster's sensors with bleak's own backend. Each brings its radio (:meth:`VirtualSource.radio`) and
+its scan (:meth:`VirtualSource.scan`); nothing else branches on which it is.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,14 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LiveOptions:
-    """What to run. ``seconds`` of streaming; ``virtual`` uses simulated sensors on a virtual radio."""
+    """What to run: ``seconds`` of streaming from ``source``.
+
+    ``source`` is a source spec (``virtual:seed=1``, ``ble:roster.json``) or an opened :class:`VirtualSource` /
+    :class:`BleSource`. With a virtual source, ``roster`` (optional) picks which simulated sensors to connect and
+    their mountings, and ``sim_params``, ``links`` and ``on_fleet`` shape the simulation.
+    """
 
     seconds: float = 30.0
-    virtual: bool = True
+    source: object = "virtual:seed=1"
     roster: Roster | None = None
     config: DetectorConfig = field(default_factory=DetectorConfig)
     sim_params: object | None = None  # stridesync.sim.SimParams for virtual mode
-    sim_seed: int = 1
     links: dict | None = None  # Role → LinkModel for virtual mode
     tick_s: float = 0.2
     on_update: Callable[[list[Event], list[Step], "LiveAnalyzer"], None] | None = None
@@ -59,42 +67,42 @@ class LiveOptions:
     clock_origin_s: float | None = None
 
 
+@dataclass
+class Radio:
+    """What a live source brings up for a session: the sensors to connect (``roster``) and the bleak backends
+    that reach them (``None``: bleak's own, a real adapter); a virtual source adds its simulation and fleet."""
+
+    roster: Roster
+    backend: type | None = None
+    scanner_backend: type | None = None
+    sim: object | None = None
+    fleet: object | None = None
+    seed: int | None = None
 
 
 async def run_live(opts: LiveOptions) -> LiveResult:
-    """Run a live session until ``opts.seconds`` pass or ``opts.stop`` is set; everything is stopped cleanly."""
-    from .sources.ble import Acquisition
+    """Run a live session from ``opts.source`` until ``opts.seconds`` pass or ``opts.stop`` is set; everything is
+    stopped cleanly (the radio last)."""
+    from .sources import open_source
 
     t0 = time.monotonic() if opts.clock_origin_s is None else float(opts.clock_origin_s)
     clock = lambda: time.monotonic() - t0  # noqa: E731 - the session clock, shared with virtual sensors
     cpu0 = time.process_time()
-    radio = fleet = sim = recorder = None
-    backend = scanner_backend = None
-    roster = opts.roster
-    try:
-        if opts.virtual:
-            from .sim import SimParams, simulate
-            from .sources.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-            from .sources.virtual import start_fleet
+    src = open_source(opts.source) if isinstance(opts.source, str) else opts.source
+    if not hasattr(src, "radio"):
+        from .errors import InputFormatError
+        raise InputFormatError(f"source {src.spec.text!r} has no sensors to connect live (virtual: or ble:)")
+    async with src.radio(opts, clock) as radio:
+        return await _acquire(opts, radio, clock, t0, cpu0)
 
-            params = opts.sim_params or SimParams(duration_s=opts.seconds + 20.0, standing_start_s=3.5, standing_end_s=5.0,
-                                                  swing_lag_ms=30.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
-            sim = simulate(params, seed=opts.sim_seed)
-            radio = await VirtualRadio().start()
-            links = opts.links
-            if links is None:  # a realistic link: 15–30 ms intervals, a few ms of stack jitter, rare loss
-                from .sources.virtual import LinkModel
-                links = {r: LinkModel(interval_s=(0.015, 0.03, 0.0225, 0.0075)[k % 4], jitter_s=0.005, loss=0.005,
-                                      seed=opts.sim_seed * 10 + k) for k, r in enumerate(sim.recording)}
-            fleet = await start_fleet(radio, sim, clock=clock, links=links)
-            if opts.on_fleet is not None:
-                opts.on_fleet(fleet)
-            backend, scanner_backend = BumbleClient, BumbleScanner
-            if roster is None:
-                roster = Roster.from_dict(fleet.roster_dict)
-        if roster is None or not roster.sensors:
-            from .errors import InputFormatError
-            raise InputFormatError("no sensors to connect: give a roster (--roster) or use --virtual")
+
+async def _acquire(opts: LiveOptions, radio: Radio, clock: Callable[[], float], t0: float, cpu0: float) -> LiveResult:
+    """The session on a radio that is up: connect the roster's sensors, analyse, record, until the end."""
+    from .sources.ble import Acquisition
+
+    recorder = None
+    roster, sim = radio.roster, radio.sim
+    try:
         rates = {}
         if sim is not None:
             rates = {e.serial: (e.role, sim.recording[e.role].sample_rate_hz, sim.recording[e.role].gyro_dps is not None)
@@ -102,7 +110,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
         else:
             rates = {e.serial: (e.role, opts.sample_rate_hz, e.gyro) for e in roster.sensors}
         if opts.record_to is not None:
-            recorder = _start_recorder(opts, roster, rates, sim)
+            recorder = _start_recorder(opts, roster, rates, radio)
         analyzer = LiveAnalyzer(rates, config=opts.config, sink=recorder, align=opts.align,
                                 pinned=[e.serial for e in roster.sensors if e.pin])
         if recorder is not None:
@@ -114,7 +122,7 @@ async def run_live(opts: LiveOptions) -> LiveResult:
             analyzer.set_state(serial, state, battery_pct=battery)
 
         stop = opts.stop or asyncio.Event()
-        acq = Acquisition(roster, backend=backend, scanner_backend=scanner_backend, clock=clock, on_state=on_state,
+        acq = Acquisition(roster, backend=radio.backend, scanner_backend=radio.scanner_backend, clock=clock, on_state=on_state,
                           settings=opts.link_settings)
         async with acq:
             if opts.on_acquisition is not None:
@@ -157,17 +165,13 @@ async def run_live(opts: LiveOptions) -> LiveResult:
         if recorder is not None:
             recorder.close(events=analyzer.core.events_, steps=analyzer.core.steps_, summary=analyzer.core.summary(),
                            meta={"health": [h.as_dict() for h in analyzer.health()]})
-        return LiveResult(analyzer, sim, fleet, time.monotonic() - t0, time.process_time() - cpu0, recorder)
+        return LiveResult(analyzer, sim, radio.fleet, time.monotonic() - t0, time.process_time() - cpu0, recorder)
     finally:
         if recorder is not None:
             recorder.close()  # after an error: keep what was recorded (no-op after a clean close)
-        if fleet is not None:
-            await fleet.close()
-        if radio is not None:
-            await radio.close()
 
 
-def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, sim) -> object:
+def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, radio: Radio) -> object:
     """The session recorder: sensors from the roster, settings and metadata from the options."""
     from dataclasses import asdict
 
@@ -179,12 +183,13 @@ def _start_recorder(opts: LiveOptions, roster: Roster, rates: dict, sim) -> obje
                           gyro_range_dps=(2000 if len(rates.get(e.serial, ())) > 2 and rates[e.serial][2] else 0))
                for e in roster.sensors]
     meta = {"athlete": opts.athlete or roster.athlete, "notes": opts.notes, "tags": list(opts.tags),
-            "virtual": opts.virtual,
+            "virtual": radio.sim is not None,
             # replay and export --recompute estimate the mounting exactly as live did
             "mounting": {"align": opts.align, "pinned": [e.serial for e in roster.sensors if e.pin]}}
-    if sim is not None:
+    if radio.sim is not None:
         try:
-            meta["simulation"] = {"seed": opts.sim_seed, "params": json.loads(json.dumps(asdict(sim.params), default=str))}
+            meta["simulation"] = {"seed": radio.seed,
+                                  "params": json.loads(json.dumps(asdict(radio.sim.params), default=str))}
         except (TypeError, ValueError, AttributeError):
             pass
     return Recorder(opts.record_to, sensors=sensors, config=opts.config, meta=meta, on_error=opts.on_record_error)
@@ -207,39 +212,99 @@ def _record_links(recorder, acq, rates: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------- named sources
 class VirtualSource:
-    """``virtual:seed=N``: four simulated sensors on a virtual BLE radio (:func:`run_live` in virtual mode)."""
+    """``virtual:seed=N[,loss=P]``: four simulated sensors on a virtual BLE radio, reached through the real bleak
+    API; ``loss`` is the probability that a data packet never arrives (default 0.005)."""
 
     recordable = True
 
     def __init__(self, spec):
-        spec.check_keys({"seed"})
+        from .errors import InputFormatError
+
+        spec.check_keys({"seed", "loss"})
         if spec.target:
-            from .errors import InputFormatError
             raise InputFormatError(f"source {spec.text!r}: virtual takes options only (virtual:seed=1)")
         self.spec = spec
         self.seed = int(spec.number("seed", 1))
+        self.loss = spec.number("loss", 0.005)
+        if not 0.0 <= self.loss < 1.0:
+            raise InputFormatError(f"source {spec.text!r}: loss is a probability below 1")
 
     async def run(self, opts: LiveOptions) -> LiveResult:
         from dataclasses import replace
-        return await run_live(replace(opts, virtual=True, sim_seed=self.seed))
+        return await run_live(replace(opts, source=self))
+
+    @asynccontextmanager
+    async def radio(self, opts: LiveOptions, clock: Callable[[], float]):
+        """A virtual radio with the simulated runner's sensors on it (a realistic link unless ``opts.links``)."""
+        from .sim import SimParams, simulate
+        from .sources.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+        from .sources.virtual import LinkModel, start_fleet
+
+        params = opts.sim_params or SimParams(duration_s=opts.seconds + 20.0, standing_start_s=3.5, standing_end_s=5.0,
+                                              swing_lag_ms=30.0, ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0)
+        sim = simulate(params, seed=self.seed)
+        links = opts.links
+        if links is None:  # a realistic link: 15–30 ms intervals, a few ms of stack jitter, rare loss
+            links = {r: LinkModel(interval_s=(0.015, 0.03, 0.0225, 0.0075)[k % 4], jitter_s=0.005, loss=self.loss,
+                                  seed=self.seed * 10 + k) for k, r in enumerate(sim.recording)}
+        radio = await VirtualRadio().start()
+        fleet = None
+        try:
+            fleet = await start_fleet(radio, sim, clock=clock, links=links)
+            if opts.on_fleet is not None:
+                opts.on_fleet(fleet)
+            roster = opts.roster or Roster.from_dict(fleet.roster_dict)
+            yield Radio(roster, BumbleClient, BumbleScanner, sim, fleet, self.seed)
+        finally:
+            if fleet is not None:
+                await fleet.close()
+            await radio.close()
+
+    async def scan(self, seconds: float, *, sim_params=None) -> list:
+        """The simulated sensors as a scan finds them, through the same bleak API (and the same serials)."""
+        from .sim import SimParams, simulate
+        from .sources.ble import scan
+        from .sources.bumble_backend import BumbleScanner, VirtualRadio
+        from .sources.virtual import start_fleet
+
+        from dataclasses import replace
+
+        params = (replace(sim_params, duration_s=6.0) if sim_params is not None
+                  else SimParams(duration_s=6.0, standing_start_s=1.0, standing_end_s=1.0))
+        t0 = time.monotonic()
+        async with VirtualRadio() as radio:
+            fleet = await start_fleet(radio, simulate(params, seed=self.seed), clock=lambda: time.monotonic() - t0)
+            try:
+                return await scan(seconds, backend=BumbleScanner)
+            finally:
+                await fleet.close()
 
 
 class BleSource:
-    """``ble:roster.json``: the roster's sensors over Bluetooth (:func:`run_live`)."""
+    """``ble:roster.json``: the roster's sensors over Bluetooth, with bleak's own backend (``ble:`` alone scans)."""
 
     recordable = True
 
     def __init__(self, spec):
         spec.check_keys(set())
-        if not spec.target:
-            from .errors import InputFormatError
-            raise InputFormatError(f"source {spec.text!r}: ble needs a roster file (ble:roster.json)")
         self.spec = spec
-        self.roster = Roster.load(Path(spec.target))
+        self.roster = Roster.load(Path(spec.target)) if spec.target else None
 
     async def run(self, opts: LiveOptions) -> LiveResult:
         from dataclasses import replace
-        return await run_live(replace(opts, virtual=False, roster=self.roster))
+        return await run_live(replace(opts, source=self))
+
+    @asynccontextmanager
+    async def radio(self, opts: LiveOptions, clock: Callable[[], float]):
+        roster = self.roster or opts.roster
+        if roster is None or not roster.sensors:
+            from .errors import InputFormatError
+            raise InputFormatError(f"source {self.spec.text!r}: no sensors to connect: give a roster (ble:roster.json)")
+        yield Radio(roster)
+
+    async def scan(self, seconds: float, **_) -> list:
+        from .sources.ble import scan
+        return await scan(seconds)
 
 
 async def run_source(source, opts: LiveOptions) -> LiveResult:

@@ -46,7 +46,8 @@ class DashboardWindow(QMainWindow):
     virtual : live sessions use simulated sensors on a virtual radio.
     roster : a :class:`stridesync.roster.Roster` for real sensors (used when ``virtual`` is False).
     seconds : the longest a live session runs.
-    live_kwargs : extra :class:`~stridesync.live_run.LiveOptions` fields (``links``, ``sim_params``, ``sim_seed``).
+    live_kwargs : extra :class:`~stridesync.live_run.LiveOptions` fields (``links``, ``sim_params``), and ``sim_seed``
+        (virtual mode: the simulated runner's seed, the source ``virtual:seed=N``).
     settings : a QSettings to remember the athlete, target model and folders (default: the user's).
     """
 
@@ -55,6 +56,7 @@ class DashboardWindow(QMainWindow):
         super().__init__()
         self.virtual, self.roster, self.seconds = virtual, roster, seconds
         self.live_kwargs = dict(live_kwargs or {})
+        self.sim_seed = int(self.live_kwargs.pop("sim_seed", 1))  # virtual mode: the simulated runner
         self.settings = settings or QSettings("StrideSync", "dashboard")
         self.source: LiveWorker | ReplayWorker | None = None
         self.roster_from_cli = roster is not None
@@ -244,7 +246,8 @@ class DashboardWindow(QMainWindow):
         self.replay_bar.hide()
         self.replay_name = ""
         self.laps = []
-        opts = LiveOptions(seconds=self.seconds, virtual=self.virtual, roster=self.roster,
+        source = f"virtual:seed={self.sim_seed}" if self.virtual else "ble:"  # ble: the roster given below
+        opts = LiveOptions(seconds=self.seconds, source=source, roster=self.roster,
                            config=DetectorConfig(target_model=self.controls.target.currentText()), **self.live_kwargs)
         self.session_path = None
         if self.controls.record.isChecked() and live_supports_recording():
@@ -616,10 +619,8 @@ class DashboardWindow(QMainWindow):
         dlg = self.scan_dialog
         if dlg is None or self.job is not None:
             return
-        kw = {}
-        if self.virtual:
-            kw = {"sim_params": self.live_kwargs.get("sim_params"), "sim_seed": self.live_kwargs.get("sim_seed", 1)}
-        job = ScanJob(virtual=self.virtual, **kw)
+        job = ScanJob(f"virtual:seed={self.sim_seed}" if self.virtual else "ble:",
+                      sim_params=self.live_kwargs.get("sim_params") if self.virtual else None)
         dlg.set_scanning(True)
         job.bridge.sigDone.connect(lambda found, d=dlg: d.set_found(found))
         job.bridge.sigError.connect(lambda text, d=dlg: (d.show_error(f"scan failed: {text}"), d.set_scanning(False)))

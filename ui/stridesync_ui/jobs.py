@@ -92,49 +92,29 @@ class _Job:
 
 # ---------------------------------------------------------------------------- scan
 class ScanJob(_Job):
-    """Sensors in range, as :class:`stridesync.sources.ble.FoundSensor` (strongest first).
-
-    Real mode scans the adapter with :func:`stridesync.sources.ble.scan`. Virtual mode brings up the same
-    virtual radio and simulated sensors a virtual live session uses (same serials), on this thread's own
-    event loop, scans them through the same bleak API, and takes them down again.
+    """Sensors in range, as :class:`stridesync.sources.ble.FoundSensor` (strongest first), from a source's own
+    scan: ``ble:`` scans the adapter; ``virtual:seed=N`` brings up the same virtual radio and simulated sensors a
+    virtual live session uses (same serials), on this thread's own event loop, scans them through the same
+    bleak API, and takes them down again.
     """
 
     name = "scan"
 
-    def __init__(self, *, virtual: bool, timeout_s: float | None = None, sim_params=None, sim_seed: int = 1):
+    def __init__(self, source: str, *, timeout_s: float | None = None, sim_params=None):
+        from stridesync.sources import open_source
+
         super().__init__()
-        self.virtual = virtual
+        self.source = open_source(source)
+        virtual = self.source.spec.kind == "virtual"
         self.timeout_s = timeout_s if timeout_s is not None else (VIRTUAL_SCAN_S if virtual else REAL_SCAN_S)
-        self.sim_params, self.sim_seed = sim_params, sim_seed
+        self.sim_params = sim_params
 
     def run(self):
         return asyncio.run(self._scan())
 
     async def _scan(self):
-        from stridesync.sources.ble import scan
-
         self.progress(5, "scanning for sensors…")
-        if not self.virtual:
-            return await scan(self.timeout_s)
-        import time
-
-        from stridesync.sim import SimParams, simulate
-        from stridesync.sources.bumble_backend import BumbleScanner, VirtualRadio
-        from stridesync.sources.virtual import start_fleet
-
-        params = (dataclasses.replace(self.sim_params, duration_s=6.0) if self.sim_params is not None
-                  else SimParams(duration_s=6.0, standing_start_s=1.0, standing_end_s=1.0))
-        sim = simulate(params, seed=self.sim_seed)
-        t0 = time.monotonic()
-        radio = await VirtualRadio().start()
-        fleet = None
-        try:
-            fleet = await start_fleet(radio, sim, clock=lambda: time.monotonic() - t0)
-            return await scan(self.timeout_s, backend=BumbleScanner)
-        finally:
-            if fleet is not None:
-                await fleet.close()
-            await radio.close()
+        return await self.source.scan(self.timeout_s, sim_params=self.sim_params)
 
 
 # ---------------------------------------------------------------------------- export

@@ -199,9 +199,8 @@ class LiveWorker(_Threaded):
         if self._stop_requested.is_set():
             self._stop.set()
         self.options.on_start = self._on_start
-        if hasattr(self.options, "on_acquisition"):
-            self.options.on_acquisition = lambda acq: setattr(self, "_acq", acq)
-        if hasattr(self.options, "on_record_error") and self.options.on_record_error is None:
+        self.options.on_acquisition = lambda acq: setattr(self, "_acq", acq)
+        if self.options.on_record_error is None:
             self.options.on_record_error = lambda text: self.bridge.sigError.emit(f"recording stopped: {text}")
         user_on_fleet = self.options.on_fleet
 
@@ -210,8 +209,7 @@ class LiveWorker(_Threaded):
             if user_on_fleet is not None:
                 user_on_fleet(fleet)
 
-        if self.options.virtual:
-            self.options.on_fleet = on_fleet
+        self.options.on_fleet = on_fleet  # called by a virtual source only
         self._t0 = time.monotonic()
         task = asyncio.create_task(run_live(self.options))
         period = 1.0 / self.publish_hz

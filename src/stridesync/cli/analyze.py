@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         t1 = max(s.time_s[-1] for s in recording.values())
         bar = Progress("analysing", t1 - t0)
         res, _ = run_realtime(recording, config=cfg, block_s=args.block_s,
-                              on_block=lambda t, ev, st: bar.update(min(t, t1) - t0))
+                              on_progress=lambda t: bar.update(min(t, t1) - t0))
         bar.close()
     summary = dict(res.summary)
     summary["detector_settings"] = cfg.to_dict()

@@ -1,5 +1,5 @@
 """``stridesync import-xdf``: turn a LabRecorder XDF of StrideSync streams into one session file per athlete
-(:mod:`stridesync.session.xdf`)."""
+(:mod:`stridesync.team.xdf`)."""
 
 from __future__ import annotations
 
@@ -18,5 +18,5 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..session.xdf import run_import_xdf
+    from ..team.xdf import run_import_xdf
     return run_import_xdf(args)

@@ -18,20 +18,12 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ..sources.ble import scan
+    from ..sources import open_source
+
+    source = open_source("virtual:seed=1" if args.virtual else "ble:")  # each source brings its own radio
 
     async def main():
-        if args.virtual:
-            from ..sim import SimParams, simulate
-            from ..sources.bumble_backend import BumbleScanner, VirtualRadio
-            from ..sources.virtual import start_fleet
-            async with VirtualRadio() as radio:
-                fleet = await start_fleet(radio, simulate(SimParams(duration_s=30.0), seed=1), clock=lambda: 0.0)
-                try:
-                    return await scan(args.seconds, backend=BumbleScanner)
-                finally:
-                    await fleet.close()
-        return await scan(args.seconds)
+        return await source.scan(args.seconds)
 
     try:
         found = asyncio.run(main())

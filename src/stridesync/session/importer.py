@@ -214,7 +214,8 @@ def import_csv(path: str | os.PathLike, out: str | os.PathLike, *, mapping: Colu
     if align == "auto":
         from ..core.mounting import align_recording
         analysed = align_recording(rec)[0]
-    res, _ = run_realtime(analysed, config=cfg, on_block=(lambda t, e, s: on_progress(min(t, t1) - t0, t1 - t0)) if on_progress else None)
+    res, _ = run_realtime(analysed, config=cfg,
+                          on_progress=(lambda t: on_progress(min(t, t1) - t0, t1 - t0)) if on_progress else None)
     sensors = [SensorInfo(f"import:{role.value}", role, s.sample_rate_hz,
                           gyro_range_dps=2000 if s.gyro_dps is not None else 0) for role, s in rec.items()]
     meta = {"athlete": athlete, "notes": notes, "tags": list(tags), "source": "import",

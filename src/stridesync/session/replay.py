@@ -6,9 +6,13 @@ detector settings: decode → clock → core run exactly as they did live, so th
 the same, bit for bit. An imported session holds samples; its replay feeds them in blocks to the
 real-time core, as :func:`stridesync.pipeline.run_realtime` does.
 
-Pacing: real time times ``speed``, or as fast as possible (``speed=None``). :meth:`Replay.pause`,
-:meth:`Replay.resume`, :meth:`Replay.seek` and :meth:`Replay.stop` may be called from another thread
-(a dashboard's). A seek restarts from the beginning and fast-forwards to the target without pacing or
+This is the one replay engine: recorded sessions (the CLI's ``replay``, ``export --recompute``, the dashboard),
+samples CSVs and imported sessions (the ``csv:`` and ``replay:`` sources, ``analyze``, ``import``: through
+:func:`stridesync.pipeline.run_realtime`) and the tests' feeders all go through it.
+
+Pacing is :class:`stridesync.pacing.Pacer`'s (the one pacer): real time times ``speed``, or as fast as possible
+(``speed=None``). :meth:`Replay.pause`, :meth:`Replay.resume`, :meth:`Replay.seek`, :meth:`Replay.stop` and
+the ``speed`` setter may be called from another thread (a dashboard's). A seek restarts from the beginning and fast-forwards to the target without pacing or
 callbacks (through the analyser's bulk path for recorded live sessions): the state at any instant depends
 only on the inputs before it, so a seek is deterministic.
 
@@ -23,9 +27,9 @@ its input is split into blocks (its defining chunk-invariance property, tested i
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +41,12 @@ from ..core.realtime import RealtimeCore
 from ..live import LiveAnalyzer, SamplesAnalyzer
 from ..live_bulk import feed_recorded
 from ..model import Event, InputKind, Recording, Role, RoleSamples, Step
+from ..pacing import Pacer, blocks
 from .store import Session, SessionError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Replay", "ReplayResult", "replay", "session_recording"]
+__all__ = ["Replay", "ReplayResult", "apply_input", "replay", "session_recording"]
 
 #: as-fast-as-possible replays hand the core about this many samples at a time
 FAST_BATCH_SAMPLES = 800
@@ -72,6 +77,23 @@ class _Capture:
         return out
 
 
+def apply_input(a: LiveAnalyzer, kind: InputKind, t_s: float, key: str, payload: Any) -> tuple[list, list]:
+    """Hand one recorded input to an analyser, as live did: ``payload`` is a packet's bytes, an exchange's
+    ``(t1_s, t2_us, t3_us, t4_s)``, a link state's ``(state, battery_pct, rssi)``, nothing for a tick or the
+    finish. Returns the new events and steps."""
+    if kind == InputKind.PACKET:
+        return a.on_packet(t_s, key, payload)
+    if kind == InputKind.EXCHANGE:
+        a.on_time_sync(key, *payload)
+    elif kind == InputKind.STATE:
+        a.set_state(key, payload[0], battery_pct=payload[1], rssi=payload[2])
+    elif kind == InputKind.TICK:
+        return a.tick(t_s)
+    elif kind == InputKind.FINISH:
+        return a.finish()
+    return [], []
+
+
 @dataclass
 class ReplayResult:
     """Everything the replay computed. ``events`` in emission order (like the core's ``events_``)."""
@@ -100,6 +122,13 @@ class Replay:
     before_input, after_input : ``(analyzer, input_time_s)`` around every recorded input (on the replay's
         thread). The analyser is a new one at the start and after every seek, so a viewer attaches to it
         here and can publish snapshots between inputs.
+    on_analyzer : ``(analyzer)`` whenever a new analyser is built (the start, and after every seek): a listener
+        attaches to its core here (``analyzer.core.add_listener``).
+    block_s : samples (a recording or an imported session): the length of the blocks handed to the core, s
+        of data (default 20 ms when paced, as a radio delivers them; 5 s as fast as possible).
+    delivery_rng : samples: draw the block lengths at random (1 ms to 0.5 s) and hold a sensor's block back
+        now and then, as a radio's batches arrive (:func:`stridesync.pipeline.blocks`); the results must not
+        change (the core's chunk invariance, tested).
     """
 
     def __init__(self, session: Session | None = None, *, recording: Recording | None = None, align: str = "given",
@@ -107,14 +136,16 @@ class Replay:
                  on_update: Callable[[list[Event], list[Step], Any], None] | None = None,
                  on_progress: Callable[[float], None] | None = None, capture_samples: bool = False,
                  before_input: Callable[[Any, float], None] | None = None,
-                 after_input: Callable[[Any, float], None] | None = None):
-        if speed is not None and not speed > 0:
-            raise ValueError("speed must be positive (or None for as fast as possible)")
+                 after_input: Callable[[Any, float], None] | None = None,
+                 on_analyzer: Callable[[Any], None] | None = None, block_s: float | None = None,
+                 delivery_rng: np.random.Generator | None = None):
+        self.pacer = Pacer(speed)
         if (session is None) == (recording is None):
             raise ValueError("give a session or a recording")
         if align not in ("auto", "given"):
             raise ValueError(f"align must be 'auto' or 'given', not {align!r}")
-        self.session, self.speed = session, speed
+        self.session = session
+        self.block_s, self.delivery_rng = block_s, delivery_rng
         self.recording_in, self.align = recording, align
         #: samples (an imported session or a recording in memory) rather than recorded live inputs
         self.samples_mode = recording is not None or session.source == "import"
@@ -122,12 +153,7 @@ class Replay:
         self.config = config or (session.detector_config if session is not None else DetectorConfig())
         self.on_update, self.on_progress = on_update, on_progress
         self.capture_samples = capture_samples
-        self.before_input, self.after_input = before_input, after_input
-        self._lock = threading.Lock()
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = False
-        self._seek_to: float | None = None
+        self.before_input, self.after_input, self.on_analyzer = before_input, after_input, on_analyzer
         self.position_s = 0.0
         if self.samples_mode:
             self._load_samples()
@@ -138,24 +164,31 @@ class Replay:
         self.t_end_s = self._times[-1] if self._times else 0.0
 
     # ------------------------------------------------------------------ control (any thread)
+    @property
+    def speed(self) -> float | None:
+        """Data seconds per wall second (``None``: as fast as possible); settable while running."""
+        return self.pacer.speed
+
+    @speed.setter
+    def speed(self, value: float | None) -> None:
+        self.pacer.speed = value
+
     def pause(self) -> None:
-        self._running.clear()
+        self.pacer.pause()
 
     def resume(self) -> None:
-        self._running.set()
+        self.pacer.resume()
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self.pacer.paused
 
     def seek(self, t_s: float) -> None:
         """Continue from data time ``t_s`` (restart and fast-forward: deterministic)."""
-        with self._lock:
-            self._seek_to = float(t_s)
+        self.pacer.seek(t_s)
 
     def stop(self) -> None:
-        self._stop = True
-        self._running.set()
+        self.pacer.stop()
 
     # ------------------------------------------------------------------ loading
     def _load_inputs(self) -> None:
@@ -193,8 +226,8 @@ class Replay:
         self._groups_and_times(rec)
 
     def _groups_and_times(self, rec: Recording) -> None:
-        from ..pipeline import blocks
-        self._groups = list(blocks(rec, PACED_BLOCK_S if self.speed is not None else FAST_BLOCK_S))
+        block_s = self.block_s or (PACED_BLOCK_S if self.speed is not None else FAST_BLOCK_S)
+        self._groups = list(blocks(rec, block_s, rng=self.delivery_rng))
         self._times = [max(float(b[1][-1]) for b in g) for g in self._groups]
 
     # ------------------------------------------------------------------ running
@@ -213,6 +246,8 @@ class Replay:
         if self.capture_samples:
             self._capture = _Capture()
             a.core.add_listener(self._capture)
+        if self.on_analyzer is not None:
+            self.on_analyzer(a)
         return a
 
     def _mounting(self) -> dict:
@@ -233,15 +268,13 @@ class Replay:
         if kind == InputKind.PACKET:
             return a.on_packet(c["t_s"][i], c["sensor"][i], c["data"][i])
         if kind == InputKind.EXCHANGE:
-            a.on_time_sync(c["sensor"][i], c["t1_s"][i], c["t2_us"][i], c["t3_us"][i], c["t4_s"][i])
+            payload = (c["t1_s"][i], c["t2_us"][i], c["t3_us"][i], c["t4_s"][i])
         elif kind == InputKind.STATE:
-            a.set_state(c["sensor"][i], c["state"][i], battery_pct=c["battery_pct"][i], rssi=c["rssi"][i])
-        elif kind == InputKind.TICK:
-            return a.tick(c["t_s"][i])
-        elif kind == InputKind.FINISH:
-            self._finished = True
-            return a.finish()
-        return [], []
+            payload = (c["state"][i], c["battery_pct"][i], c["rssi"][i])
+        else:
+            payload = None
+            self._finished = self._finished or kind == InputKind.FINISH
+        return apply_input(a, kind, c["t_s"][i], c["sensor"][i], payload)
 
     def _apply_hooked(self, a, i: int) -> tuple[list, list]:
         t = self._times[i]
@@ -262,15 +295,13 @@ class Replay:
         a = self._new_analyzer(batch=fast)
         self._finished = False
         i = 0
-        t_origin, wall0 = self.t_start_s, time.monotonic()
         next_progress = self.t_start_s
         apply = self._apply_hooked if (self.before_input or self.after_input) else self._apply
-        times, on_update = self._times, self.on_update
-        last_speed = self.speed
-        while i < n and not self._stop:
-            if self._seek_to is not None:
-                with self._lock:
-                    target, self._seek_to = self._seek_to, None
+        times, on_update, pacer = self._times, self.on_update, self.pacer
+        pacer.anchor(self.t_start_s)
+        while i < n and not pacer.stopped:
+            target = pacer.take_seek()
+            if target is not None:
                 a = self._new_analyzer(batch=fast)
                 self._finished = False
                 i = 0
@@ -279,22 +310,11 @@ class Replay:
                 while i < n and times[i] < target:
                     apply(a, i)
                     i += 1
-                t_origin, wall0 = target, time.monotonic()
-                continue
-            if not self._running.is_set():
-                paused_at = time.monotonic()
-                self._running.wait()
-                wall0 += time.monotonic() - paused_at
+                pacer.anchor(target)
                 continue
             t = times[i]
-            speed = self.speed  # may change while running (a dashboard's speed control)
-            if speed != last_speed:
-                last_speed, t_origin, wall0 = speed, t, time.monotonic()
-            if speed is not None:
-                ahead = (t - t_origin) / speed - (time.monotonic() - wall0)
-                if ahead > 0:
-                    time.sleep(min(ahead, 0.05))  # short naps: pause, seek and stop stay responsive
-                    continue
+            if not pacer.wait(t):  # stopped, or a seek to handle first
+                continue
             ev, st = apply(a, i)
             self.position_s = t
             if on_update is not None and (ev or st):
@@ -303,11 +323,11 @@ class Replay:
                 next_progress = t + 1.0
                 self.on_progress(t)
             i += 1
-        if not self._finished and not self._stop:  # a recording cut short (crash): end as live would have
+        if not self._finished and not pacer.stopped:  # a recording cut short (crash): end as live would have
             ev, st = a.finish() if not self.samples_mode else a.core.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
-        elif self.samples_mode and not self._stop:
+        elif self.samples_mode and not pacer.stopped:
             ev, st = a.core.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
@@ -332,7 +352,7 @@ class Replay:
                 after(a, t)
 
         cols = {key: col[:k] for key, col in self._cols.items()}
-        self._finished = feed_recorded(a, cols, on_chunk=on_chunk, should_stop=lambda: self._stop)
+        self._finished = feed_recorded(a, cols, on_chunk=on_chunk, should_stop=lambda: self.pacer.stopped)
         return k
 
     def _run_bulk(self) -> ReplayResult:
@@ -344,6 +364,8 @@ class Replay:
         if self.capture_samples:
             self._capture = _Capture()
             a.core.add_listener(self._capture)
+        if self.on_analyzer is not None:
+            self.on_analyzer(a)
         on_update, on_progress = self.on_update, self.on_progress
 
         def on_chunk(ev: list[Event], st: list[Step], t: float) -> None:
@@ -353,8 +375,8 @@ class Replay:
             if on_progress is not None:
                 on_progress(t)
 
-        finished = feed_recorded(a, self._cols, on_chunk=on_chunk, should_stop=lambda: self._stop)
-        if not finished and not self._stop:  # a recording cut short (crash): end as live would have
+        finished = feed_recorded(a, self._cols, on_chunk=on_chunk, should_stop=lambda: self.pacer.stopped)
+        if not finished and not self.pacer.stopped:  # a recording cut short (crash): end as live would have
             ev, st = a.finish()
             if on_update is not None and (ev or st):
                 on_update(ev, st, a)
@@ -401,21 +423,34 @@ class ReplaySource:
             raise InputFormatError(f"source {spec.text!r}: speed must be positive")
 
     async def run(self, opts):
-        import asyncio
+        @contextmanager
+        def opened(hooks):
+            with Session.open(self.path) as session:  # opened on the replay's thread (SQLite connections are)
+                yield Replay(session, speed=self.speed, **hooks)
 
-        from ..live import LiveResult
+        return await run_source_replay(opened, opts)
 
-        def work():
-            with Session.open(self.path) as session:
-                r = Replay(session, speed=self.speed, config=None, on_update=opts.on_update)
-                if opts.stop is not None:
-                    asyncio.run_coroutine_threadsafe(_stop_when(opts.stop, r), loop)
-                return r.run()
 
-        loop = asyncio.get_running_loop()
-        t0 = time.monotonic()
-        res = await asyncio.to_thread(work)
-        return LiveResult(res.analyzer, wall_s=time.monotonic() - t0)
+async def run_source_replay(opened: Callable[[dict], Any], opts) -> Any:
+    """Run a :class:`Replay` as a named source, on a worker thread. ``opened(hooks)`` is a context manager
+    that builds it there with the given keyword hooks (``on_update``; ``on_analyzer`` = ``opts.on_start``);
+    ``opts.stop`` stops it. Returns the live runner's :class:`~stridesync.live.LiveResult`."""
+    import asyncio
+
+    from ..live import LiveResult
+
+    loop = asyncio.get_running_loop()
+    hooks = {"on_update": opts.on_update, "on_analyzer": opts.on_start}
+
+    def work():
+        with opened(hooks) as r:
+            if opts.stop is not None:
+                asyncio.run_coroutine_threadsafe(_stop_when(opts.stop, r), loop)
+            return r.run()
+
+    t0 = time.monotonic()
+    res = await asyncio.to_thread(work)
+    return LiveResult(res.analyzer, wall_s=time.monotonic() - t0)
 
 
 async def _stop_when(event, replay: "Replay") -> None:

@@ -79,32 +79,31 @@ def sensor_infos(sensors: dict, gyro_range_dps: int = 2000) -> list:
 
 def feed(items: list[tuple], analyzer=None, sink=None, *, pace: float | None = None,
          on_fed=None) -> None:
-    """Feed inputs to an analyser (whose sink records them) or straight to a sink; optionally paced.
+    """Feed inputs to an analyser (whose sink records them) or straight to a sink, paced by the one pacer
+    (:class:`stridesync.pacing.Pacer`: ``pace`` × real time, ``None`` as fast as possible); an analyser gets
+    each input exactly as a replay hands it over (:func:`stridesync.session.replay.apply_input`).
 
     ``items`` as :func:`synth_inputs` makes them; a STATE item's payload is ``(state, battery_pct, rssi)``.
-    ``on_fed(t_s)`` is called after each input. Returns nothing useful; it runs to the end.
+    ``on_fed(t_s)`` is called after each input. Runs to the end.
     """
-    import time
+    from ..pacing import Pacer
+    from .replay import apply_input
 
     if analyzer is not None:
-        call = {InputKind.PACKET: lambda t, k, p: analyzer.on_packet(t, k, p),
-                InputKind.EXCHANGE: lambda t, k, p: analyzer.on_time_sync(k, *p),
-                InputKind.STATE: lambda t, k, p: analyzer.set_state(k, p[0], battery_pct=p[1], rssi=p[2]),
-                InputKind.TICK: lambda t, k, p: analyzer.tick(t),
-                InputKind.FINISH: lambda t, k, p: analyzer.finish()}
+        def call(t, kind, key, payload):
+            apply_input(analyzer, kind, t, key, payload)
     else:
-        call = {InputKind.PACKET: lambda t, k, p: sink.packet(t, k, p),
-                InputKind.EXCHANGE: lambda t, k, p: sink.exchange(k, *p),
-                InputKind.STATE: lambda t, k, p: sink.state(t, k, *p),
-                InputKind.TICK: lambda t, k, p: sink.tick(t),
-                InputKind.FINISH: lambda t, k, p: sink.finish(t)}
-    wall0 = time.monotonic()
-    t0 = items[0][0] if items else 0.0
+        to_sink = {InputKind.PACKET: lambda t, k, p: sink.packet(t, k, p),
+                   InputKind.EXCHANGE: lambda t, k, p: sink.exchange(k, *p),
+                   InputKind.STATE: lambda t, k, p: sink.state(t, k, *p),
+                   InputKind.TICK: lambda t, k, p: sink.tick(t),
+                   InputKind.FINISH: lambda t, k, p: sink.finish(t)}
+
+        def call(t, kind, key, payload):
+            to_sink[kind](t, key, payload)
+    pacer = Pacer(pace or None)
     for t, kind, key, payload in items:
-        if pace:
-            ahead = (t - t0) / pace - (time.monotonic() - wall0)
-            if ahead > 0:
-                time.sleep(ahead)
-        call[kind](t, key, payload)
+        pacer.wait(t)
+        call(t, kind, key, payload)
         if on_fed is not None:
             on_fed(t)

@@ -171,8 +171,10 @@ def _run_live_hub(args, athlete: str) -> int:
         done = asyncio.Event()
         hb = asyncio.create_task(heartbeat(done))
         try:
-            opts = LiveOptions(seconds=args.seconds, virtual=args.virtual, roster=roster, config=DetectorConfig(),
-                               on_update=on_update, on_start=on_start, stop=stop, sim_seed=args.seed,
+            # ble: the roster given below
+            source = f"virtual:seed={args.seed},loss={args.sim_loss}" if args.virtual else "ble:"
+            opts = LiveOptions(seconds=args.seconds, source=source, roster=roster, config=DetectorConfig(),
+                               on_update=on_update, on_start=on_start, stop=stop,
                                clock_origin_s=origin, record_to=args.record, athlete=athlete)
             return await run_live(opts)
         finally:
@@ -348,6 +350,8 @@ def add_hub_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roles", help=argparse.SUPPRESS)  # virtual: this hub holds only these sensors (split runner)
     # virtual: the LSL instant of the run's time 0 (hubs sharing one simulated runner); --seconds then counts from it
     p.add_argument("--sim-start", type=float, help=argparse.SUPPRESS)
+    # virtual: the probability that a data packet is lost (0 to compare hubs packet for packet)
+    p.add_argument("--sim-loss", type=float, default=0.005, help=argparse.SUPPRESS)
 
 
 __all__ = ["add_hub_arguments", "run_hub"]

@@ -98,7 +98,7 @@ def read_xdf_athletes(path: Path) -> tuple[dict, list[str]]:
 
 def import_xdf(path: Path, out_dir: Path) -> list[dict]:
     """Write one session per athlete into ``out_dir``; returns what was written."""
-    from ..team.recording import TeamRecording
+    from .recording import TeamRecording
 
     athletes, warnings = read_xdf_athletes(path)
     for w in warnings:
