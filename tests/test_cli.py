@@ -240,12 +240,12 @@ def test_record_exits_non_zero_when_the_disk_fills(tmp_path):
     import resource
     import signal as _signal
 
-    def small_disk():  # a 300 kB disk for the child: writes beyond fail with EFBIG
+    def small_disk():  # a 100 kB disk for the child (an 8 s recording is ~200 kB): writes beyond fail with EFBIG
         _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
     out = tmp_path / "full.stridesync"
-    r = subprocess.run([*EXE, "record", "--virtual", "--seconds", "15", "--out", str(out)], capture_output=True,
+    r = subprocess.run([*EXE, "record", "--virtual", "--seconds", "8", "--out", str(out)], capture_output=True,
                        text=True, timeout=300, preexec_fn=small_disk)
     assert r.returncode == 1, (r.returncode, r.stderr[-500:])
     assert "recording stopped early" in r.stdout and "incomplete" in r.stderr
