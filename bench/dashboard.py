@@ -36,7 +36,7 @@ def live_options(seconds: float):
 
     params = SimParams(duration_s=seconds + 40.0, standing_start_s=1.0, standing_end_s=5.0, swing_lag_ms=30.0,
                        ipsi_arm_lag_ms=-15.0, contra_arm_lag_ms=10.0, sample_rate_hz={r: 200.0 for r in Role})
-    return {"sim_params": params, "sim_seed": 2}
+    return {"sim_params": params, "sim_seed": 2}  # the seed goes into the source spec
 
 
 def run_phase(app, kind: str, seconds: float, screenshot: str | None = None) -> dict:
@@ -68,7 +68,8 @@ def run_phase(app, kind: str, seconds: float, screenshot: str | None = None) -> 
         worker.start()
         has_data = lambda: "snap" in latest and latest["snap"].state == "running"  # noqa: E731
     else:
-        win = DashboardWindow(virtual=True, seconds=seconds + 25.0, settings=settings, live_kwargs=kw)
+        win = DashboardWindow(source=f"virtual:seed={kw['sim_seed']}", seconds=seconds + 25.0, settings=settings,
+                              live_kwargs={"sim_params": kw["sim_params"]})
         win.controls.athlete.setText("Ana Silva")
         if kind == "no_traces":
             win.traces.hide()

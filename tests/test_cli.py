@@ -256,7 +256,7 @@ def test_automatic_laps_do_not_start_in_the_last_quarter_lap(tmp_path):
     """#11 item 14: ``record --lap-every`` no longer starts a lap that ends empty (or after the session)."""
     from stridesync.session.store import Session
     out = tmp_path / "laps.stridesync"
-    r = run("record", "--virtual", "--seconds", 12, "--lap-every", 4, "--out", out)
+    r = run("record", "--virtual", "--seconds", 8, "--lap-every", 3, "--out", out)
     assert r.returncode == 0, r.stderr
     with Session.open(out) as s:
         laps = s.laps()

@@ -82,7 +82,7 @@ def test_live_virtual_session_traces_drop_recovery_numbers_and_recording(qtbot, 
     # strides well before the drop (with 1 s the estimate needed 15 strides and could fall after the drop)
     params = SimParams(duration_s=60.0, standing_start_s=4.0, standing_end_s=5.0, swing_lag_ms=30.0)
     fleets = []
-    w = DashboardWindow(virtual=True, seconds=40.0, settings=settings,
+    w = DashboardWindow(source="virtual:seed=1", seconds=40.0, settings=settings,
                         live_kwargs={"links": links, "sim_params": params, "on_fleet": fleets.append})
     qtbot.addWidget(w)
     w.show()
@@ -545,7 +545,7 @@ def test_session_replay_shows_the_reports_numbers_and_exports_from_the_ui(qtbot,
 def test_scan_and_assign_roles_in_virtual_mode(qtbot, settings):
     from stridesync_ui.roster_dialog import NOT_USED
 
-    w = DashboardWindow(virtual=True, seconds=20.0, settings=settings)
+    w = DashboardWindow(source="virtual:seed=1", seconds=20.0, settings=settings)
     qtbot.addWidget(w)
     w.show()
     dlg = w.scan_sensors()
@@ -569,7 +569,7 @@ def test_scan_and_assign_roles_in_virtual_mode(qtbot, settings):
     assert w.roster is not None and len(w.roster.sensors) == 3
     assert w.roster.by_serial(serials[0]).mounting.describe() == ["-x", "+y", "-z"]
     # remembered, and used by the next start
-    w2 = DashboardWindow(virtual=True, seconds=20.0, settings=settings)
+    w2 = DashboardWindow(source="virtual:seed=1", seconds=20.0, settings=settings)
     qtbot.addWidget(w2)
     assert w2.roster == w.roster
     w.start_live()

@@ -60,10 +60,10 @@ def test_four_sensors_stream_and_steps_match_the_truth():
 
 
 def test_dropout_is_marked_without_false_events_and_recovers():
-    drop_at, drop_s = 9.0, 5.0
+    drop_at, drop_s = 7.0, 5.0
     links = {r: LinkModel(interval_s=0.03, seed=k) for k, r in enumerate(Role)}
     links[Role.RIGHT_SHIN] = LinkModel(interval_s=0.03, drops=((drop_at, drop_s),), seed=9)
-    res = run(LiveOptions(seconds=22.0, links=links, sim_params=SimParams(duration_s=45.0, standing_start_s=1.0)))
+    res = run(LiveOptions(seconds=18.0, links=links, sim_params=SimParams(duration_s=45.0, standing_start_s=1.0)))
     a = res.analyzer
     key = res.fleet.sensors[Role.RIGHT_SHIN].serial
     arrivals = np.array(a.arrival_log[key])
@@ -94,13 +94,13 @@ def test_stall_watchdog_resubscribes_a_silent_stream():
             while "fleet" not in seen:
                 await asyncio.sleep(0.1)
             fleet = seen["fleet"]
-            while fleet.clock() < 9.0:
+            while fleet.clock() < 6.0:
                 await asyncio.sleep(0.1)
             fleet.sensors[Role.LEFT_WRIST].stall()
             seen["stalled_at"] = fleet.clock()
 
         task = asyncio.create_task(staller())
-        res = await run_live(LiveOptions(seconds=15.0, sim_params=SimParams(duration_s=40.0, standing_start_s=1.0),
+        res = await run_live(LiveOptions(seconds=12.0, sim_params=SimParams(duration_s=40.0, standing_start_s=1.0),
                                          on_fleet=lambda f: seen.setdefault("fleet", f)))
         await task
         return res

@@ -52,7 +52,7 @@ def test_a_live_sensor_mounted_upside_down_shows_a_red_verdict_and_its_identify_
         fleet.sensors[Role.RIGHT_SHIN].samples = RoleSamples(Role.RIGHT_SHIN, s.time_s, s.acc_g @ UPSIDE_DOWN.T,
                                                              s.gyro_dps @ UPSIDE_DOWN.T)
 
-    w = DashboardWindow(virtual=True, seconds=40.0, settings=settings,
+    w = DashboardWindow(source="virtual:seed=1", seconds=40.0, settings=settings,
                         live_kwargs={"sim_params": params, "on_fleet": on_fleet})
     qtbot.addWidget(w)
     w.show()

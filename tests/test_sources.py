@@ -79,3 +79,19 @@ def test_the_dashboard_takes_a_source_spec(tmp_path):
     assert shot.exists() and shot.stat().st_size > 10_000
     r = run("dashboard", "--source", f"csv:{path}", "--virtual")
     assert r.returncode == 2 and "not both" in r.stderr
+
+
+def test_the_dashboard_runs_a_live_session_from_a_virtual_spec(tmp_path):
+    """``dashboard --source virtual:seed=3`` starts a live session on that simulated runner: after 6 s the
+    window's sensor table shows the four sensors streaming (its closing line says what the window showed)."""
+    import os
+    shot = tmp_path / "live.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([*EXE, "dashboard", "--source", "virtual:seed=3", "--quit-after", "6", "--screenshot",
+                        str(shot)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert shot.exists() and shot.stat().st_size > 10_000
+    line = next(x for x in r.stdout.splitlines() if x.startswith("dashboard: "))
+    assert line.startswith("dashboard: running") and line.count(" streaming") == 4, line
+    r = run("dashboard", "--source", "virtual:seed=3,colour=red")
+    assert r.returncode == 2 and "unknown option 'colour'" in r.stderr

@@ -107,7 +107,7 @@ def test_clicking_an_athlete_opens_the_full_view_whose_steps_follow_the_hub(qtbo
     the steps the hub prints (within a second's worth), its traces carry her sensors' samples with the hub's
     events on them, and when the hub ends the view holds exactly the hub's steps (its CSV), lags and all."""
     out = tmp_path / "Dora.out"
-    hubs["Dora"] = _hub("Dora", 26, out, "--seed", "5", "--steps", str(tmp_path / "Dora.csv"))
+    hubs["Dora"] = _hub("Dora", 20, out, "--seed", "5", "--steps", str(tmp_path / "Dora.csv"))
     win = TeamWindow(settings=settings)
     qtbot.addWidget(win)
     win.show()

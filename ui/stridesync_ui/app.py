@@ -43,20 +43,32 @@ class DashboardWindow(QMainWindow):
 
     Parameters
     ----------
-    virtual : live sessions use simulated sensors on a virtual radio.
-    roster : a :class:`stridesync.roster.Roster` for real sensors (used when ``virtual`` is False).
+    source : where live sessions come from, by name (:mod:`stridesync.sources`): ``virtual:seed=N`` (simulated
+        sensors on a virtual radio) or ``ble:`` / ``ble:roster.json`` (real sensors). Files are opened with
+        :meth:`open_replay`.
+    roster : a :class:`stridesync.roster.Roster` for real sensors (default: the ``ble:`` spec's file, else the
+        remembered one; a scan makes one).
     seconds : the longest a live session runs.
-    live_kwargs : extra :class:`~stridesync.live_run.LiveOptions` fields (``links``, ``sim_params``), and ``sim_seed``
-        (virtual mode: the simulated runner's seed, the source ``virtual:seed=N``).
+    live_kwargs : extra :class:`~stridesync.live_run.LiveOptions` fields (``links``, ``sim_params``, ``on_fleet``).
     settings : a QSettings to remember the athlete, target model and folders (default: the user's).
     """
 
-    def __init__(self, *, virtual: bool = True, roster=None, seconds: float = 3600.0, live_kwargs: dict | None = None,
-                 settings: QSettings | None = None):
+    def __init__(self, *, source: str = "virtual:seed=1", roster=None, seconds: float = 3600.0,
+                 live_kwargs: dict | None = None, settings: QSettings | None = None):
         super().__init__()
-        self.virtual, self.roster, self.seconds = virtual, roster, seconds
+        from stridesync.sources import parse_source
+
+        spec = parse_source(source)
+        if spec.kind not in ("virtual", "ble"):
+            raise StrideSyncError(f"source {spec.text!r}: live sessions come from virtual: or ble: sources "
+                                  f"(a {spec.kind}: file is opened as a replay)")
+        if spec.kind == "ble" and spec.target and roster is None:
+            from stridesync.roster import Roster
+            roster = Roster.load(Path(spec.target))
+        #: the spec live sessions and scans open: the virtual one as given, real sensors as ``ble:`` with the roster
+        self.live_source = spec.text if spec.kind == "virtual" else "ble:"
+        self.virtual, self.roster, self.seconds = spec.kind == "virtual", roster, seconds
         self.live_kwargs = dict(live_kwargs or {})
-        self.sim_seed = int(self.live_kwargs.pop("sim_seed", 1))  # virtual mode: the simulated runner
         self.settings = settings or QSettings("StrideSync", "dashboard")
         self.source: LiveWorker | ReplayWorker | None = None
         self.roster_from_cli = roster is not None
@@ -246,8 +258,7 @@ class DashboardWindow(QMainWindow):
         self.replay_bar.hide()
         self.replay_name = ""
         self.laps = []
-        source = f"virtual:seed={self.sim_seed}" if self.virtual else "ble:"  # ble: the roster given below
-        opts = LiveOptions(seconds=self.seconds, source=source, roster=self.roster,
+        opts = LiveOptions(seconds=self.seconds, source=self.live_source, roster=self.roster,
                            config=DetectorConfig(target_model=self.controls.target.currentText()), **self.live_kwargs)
         self.session_path = None
         if self.controls.record.isChecked() and live_supports_recording():
@@ -619,8 +630,7 @@ class DashboardWindow(QMainWindow):
         dlg = self.scan_dialog
         if dlg is None or self.job is not None:
             return
-        job = ScanJob(f"virtual:seed={self.sim_seed}" if self.virtual else "ble:",
-                      sim_params=self.live_kwargs.get("sim_params") if self.virtual else None)
+        job = ScanJob(self.live_source, sim_params=self.live_kwargs.get("sim_params") if self.virtual else None)
         dlg.set_scanning(True)
         job.bridge.sigDone.connect(lambda found, d=dlg: d.set_found(found))
         job.bridge.sigError.connect(lambda text, d=dlg: (d.show_error(f"scan failed: {text}"), d.set_scanning(False)))

@@ -76,13 +76,14 @@ def _quiet_offscreen_warnings() -> None:
     qInstallMessageHandler(handler)
 
 
-def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, roster=None, seconds: float = 3600.0,
-                  screenshot: str | Path | None = None, quit_after_s: float | None = None, seed: int = 1,
+def run_dashboard(*, source: str = "virtual:seed=1", replay: str | Path | None = None, roster=None,
+                  seconds: float = 3600.0, screenshot: str | Path | None = None, quit_after_s: float | None = None,
                   live_kwargs: dict | None = None) -> int:
     """Open the dashboard; returns the process exit code.
 
-    With ``replay`` it opens that session; otherwise it starts a live session (virtual sensors, or the
-    roster's). ``screenshot`` with ``quit_after_s`` saves a grab of the window after that many seconds and
+    With ``replay`` it opens that session; otherwise it starts a live session from ``source``
+    (``virtual:seed=N``, or ``ble:`` with ``roster``: :class:`~.app.DashboardWindow`). ``screenshot`` with
+    ``quit_after_s`` saves a grab of the window after that many seconds and
     quits (used by the README's screenshot and by tests).
     """
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -100,19 +101,21 @@ def run_dashboard(*, virtual: bool = True, replay: str | Path | None = None, ros
         _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(["stridesync"])
     app.setApplicationName("StrideSync")
-    kw = dict(live_kwargs or {})
-    kw.setdefault("sim_seed", seed)
-    win = DashboardWindow(virtual=virtual, roster=roster, seconds=seconds, live_kwargs=kw)
+    win = DashboardWindow(source=source, roster=roster, seconds=seconds, live_kwargs=live_kwargs)
     win.show()
     status = {"code": 0}
     if replay is not None:
         if not win.open_replay(replay):
             status["code"] = 2
-    elif virtual or roster is not None:
+    elif win.virtual or win.roster is not None:
         win.start_live()
 
     _quit_later(app, win, quit_after_s, screenshot, status)
     app.exec()
+    if quit_after_s is not None and win.snap is not None:  # unattended: what the window showed at the end, in a line
+        snap = win.snap
+        print(f"dashboard: {snap.state}, {snap.n_steps} steps; sensors: "
+              + (", ".join(f"{r.role.value} {r.words}" for r in snap.sensors) or "none"), flush=True)
     if win.errors and status["code"] == 0 and replay is not None:
         status["code"] = 2
     if status["code"] and win.errors and quit_after_s is not None:  # unattended: say it on the terminal too

@@ -342,7 +342,7 @@ class TeamWindow(QMainWindow):
             win.raise_()
             win.activateWindow()
             return win
-        win = DashboardWindow(virtual=False, settings=self.settings)
+        win = DashboardWindow(source="ble:", settings=self.settings)  # it follows a hub; it starts nothing
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         win.follow(self.worker.follow(name), name)
         win.show()

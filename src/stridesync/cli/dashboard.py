@@ -43,27 +43,24 @@ def run(args: argparse.Namespace) -> int:
     if args.team:  # the squad view: every hub on LSL
         from stridesync_ui.launch import run_team_dashboard
         return run_team_dashboard(screenshot=args.screenshot, quit_after_s=args.quit_after)
-    virtual, seed, roster_path, replay = args.virtual, args.seed, args.roster, args.replay
-    if args.source:  # a source by name: the same choices as the flags below
-        from ..sources import parse_source
+    from ..sources import open_source
 
-        if virtual or roster_path or replay:
+    source, roster_path, replay = f"virtual:seed={args.seed}", args.roster, args.replay
+    if args.source:  # a source by name: the same choices as the flags below
+        if args.virtual or roster_path or replay:
             raise StrideSyncError("give --source, or --virtual / --roster / --replay, not both")
-        spec = parse_source(args.source)
-        if spec.kind == "virtual":
-            spec.check_keys({"seed"})
-            virtual, seed = True, int(spec.number("seed", seed))
-        elif spec.kind == "ble":
-            spec.check_keys(set())
-            roster_path = Path(spec.target)
-        elif spec.kind in ("replay", "csv"):
-            spec.check_keys(set())
-            replay = Path(spec.target)
+        opened = open_source(args.source)  # checks its options: one clear line when wrong
+        if opened.spec.kind in ("virtual", "ble"):  # live sessions from it
+            source = args.source
+            roster_path = Path(opened.spec.target) if opened.spec.kind == "ble" and opened.spec.target else None
+        elif opened.spec.kind in ("replay", "csv"):
+            source, replay = "ble:", Path(opened.spec.target)
         else:
-            raise StrideSyncError(f"the dashboard does not open {spec.kind}: sources")
+            raise StrideSyncError(f"the dashboard does not open {opened.spec.kind}: sources")
+    elif (roster_path or replay) and not args.virtual:  # real sensors' mode (a replay: as before, not simulated)
+        source = "ble:"
     if replay is not None and not replay.exists():
         raise StrideSyncError(f"cannot open {replay}: no such file")
     roster = Roster.load(roster_path) if roster_path else None
-    virtual = virtual or (roster is None and replay is None)
-    return run_dashboard(virtual=virtual, replay=replay, roster=roster, seconds=args.seconds,
-                         screenshot=args.screenshot, quit_after_s=args.quit_after, seed=seed)
+    return run_dashboard(source=source, replay=replay, roster=roster, seconds=args.seconds,
+                         screenshot=args.screenshot, quit_after_s=args.quit_after)

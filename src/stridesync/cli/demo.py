@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:  # the Qt extras are not installed: the terminal demo
         dashboard_available = None
     if dashboard_available is not None and dashboard_available():
-        return run_dashboard(virtual=True, seconds=args.seconds, seed=args.seed)
+        return run_dashboard(source=f"virtual:seed={args.seed}", seconds=args.seconds)
     return run_live_terminal(open_source(virtual=True, seed=args.seed), seconds=args.seconds, title=(
         f"StrideSync demo: a simulated runner wearing four virtual sensors, streamed over a virtual Bluetooth "
         f"radio through the real BLE stack and analysed live for {args.seconds:.0f} s (Ctrl-C stops)."))
