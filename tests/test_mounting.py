@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from stridesync.core.mounting import MountingTracker, align_recording, estimate, rotation_angle_deg
+from stridesync.core.mounting import align_recording, estimate, rotation_angle_deg
 from stridesync.core.mounting_checks import check
-from stridesync.core.realtime import RealtimeCore
 from stridesync.core.reference import analyze
 from stridesync.io import read_events_csv, write_wide_csv
 from stridesync.model import EventKind, Role, RoleSamples
-from stridesync.pipeline import blocks, run_realtime
+from stridesync.pipeline import run_realtime
+from stridesync.session.replay import Replay
 
 from . import mounting_cases as mc
 from .conftest import sim_cached
@@ -74,23 +74,15 @@ def test_the_realtime_core_with_trackers_equals_the_core_on_the_aligned_recordin
     rot = mc.rotated(sim.recording, {Role.LEFT_SHIN: R_X90, Role.RIGHT_WRIST: R_UPSIDE})
     al, _ = align_recording(rot)
     want = _times(run_realtime(al)[0].events)
-    for block_s in (0.02, 0.31, 7.0):
-        core = RealtimeCore({r: s.sample_rate_hz for r, s in rot.items()}, gyro_roles=list(rot),
-                            mounting={r: MountingTracker(r, s.sample_rate_hz, has_gyro=True) for r, s in rot.items()})
-        for group in blocks(rot, block_s):
-            core.push_many(group)
-        core.finish()
+    for block_s in (0.02, 0.31, 7.0):  # through the replay engine, each sensor's mounting estimated as live does
+        core = Replay(recording=rot, align="auto", speed=None, block_s=block_s).run().analyzer.core
         assert _times(core.events_) == want, block_s
         assert {r for r, v in core.summary()["mounting"].items() if v and v[0]["ok"]} == {r.value for r in rot}
     # a recording too short for an estimate before its end: the trackers release at finish, once
     short = {r: RoleSamples(r, s.time_s[:1500], s.acc_g[:1500], s.gyro_dps[:1500]) for r, s in rot.items()}
     al, trk = align_recording(short)
     assert all(t.log and t.log[0].time_s == short[r].time_s[-1] for r, t in trk.items())  # decided at the end
-    core = RealtimeCore({r: s.sample_rate_hz for r, s in short.items()}, gyro_roles=list(short),
-                        mounting={r: MountingTracker(r, s.sample_rate_hz, has_gyro=True) for r, s in short.items()})
-    for group in blocks(short, 0.05):
-        core.push_many(group)
-    core.finish()
+    core = Replay(recording=short, align="auto", speed=None, block_s=0.05).run().analyzer.core
     assert _times(core.events_) == _times(run_realtime(al)[0].events)
 
 

@@ -17,9 +17,8 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 
 from stridesync.core.mounting import MountingTracker  # noqa: E402
-from stridesync.core.realtime import RealtimeCore  # noqa: E402
 from stridesync.model import Role, RoleSamples  # noqa: E402
-from stridesync.pipeline import blocks  # noqa: E402
+from stridesync.session.replay import Replay  # noqa: E402
 from stridesync.sim import SimParams  # noqa: E402
 from stridesync_ui import theme  # noqa: E402
 from stridesync_ui.app import DashboardWindow  # noqa: E402
@@ -108,25 +107,29 @@ def test_a_live_sensor_mounted_upside_down_shows_a_red_verdict_and_its_identify_
 
 
 def _feed(w: DashboardWindow, recording, *, every_s: float = 0.25):
-    """The recording through the real core with its trackers, 20 ms blocks, a snapshot rendered every
-    ``every_s`` of data by the window's panels (the path a live worker takes, without the radio)."""
-    rates = {r: s.sample_rate_hz for r, s in recording.items()}
-    core = RealtimeCore(rates, gyro_roles=list(recording),
-                        mounting={r: MountingTracker(r, fs, has_gyro=True) for r, fs in rates.items()})
+    """The recording through the replay engine (the real core with its trackers, 20 ms blocks, as fast as
+    possible), a snapshot rendered every ``every_s`` of data by the window's panels (the path a live worker
+    takes, without the radio)."""
     builder = SnapshotBuilder("live")
-    builder.attach(core)
-    builder.mounting.clock = lambda: core.now_s  # throttled by data time: as fast as the data, not the wall
-    seen, next_t = [], 0.0
-    for group in blocks(recording, 0.02):
-        core.push_many(group)
-        if core.now_s >= next_t:
-            next_t = core.now_s + every_s
+    seen, next_t = [], [0.0]
+
+    def on_analyzer(a) -> None:
+        builder.attach(a.core)
+        builder.mounting.clock = lambda: a.core.now_s  # throttled by data time: as fast as the data, not the wall
+
+    def after_input(a, t_s: float) -> None:
+        core = a.core
+        if core.now_s >= next_t[0]:
+            next_t[0] = core.now_s + every_s
             snap = builder.build(core, core.now_s)
             w.sensors.render(snap)
             w.setup.render(snap)
             w._setup_tab(snap)
             seen.append((core.now_s, dict(w.setup.texts()), w.tabs.currentWidget() is w.setup))
-    return core, seen
+
+    res = Replay(recording=recording, align="auto", speed=None, block_s=0.02, on_analyzer=on_analyzer,
+                 after_input=after_input).run()
+    return res.analyzer.core, seen
 
 
 def test_setup_goes_from_stand_still_to_strides_to_green_and_then_shows_the_numbers(qtbot, settings):

@@ -122,8 +122,8 @@ async def _acquire(opts: LiveOptions, radio: Radio, clock: Callable[[], float], 
             analyzer.set_state(serial, state, battery_pct=battery)
 
         stop = opts.stop or asyncio.Event()
-        acq = Acquisition(roster, backend=radio.backend, scanner_backend=radio.scanner_backend, clock=clock, on_state=on_state,
-                          settings=opts.link_settings)
+        acq = Acquisition(roster, backend=radio.backend, scanner_backend=radio.scanner_backend, clock=clock,
+                          on_state=on_state, settings=opts.link_settings)
         async with acq:
             if opts.on_acquisition is not None:
                 opts.on_acquisition(acq)

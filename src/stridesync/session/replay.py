@@ -3,8 +3,8 @@
 A live session's file holds every input the :class:`~stridesync.live.LiveAnalyzer` received, in
 order. A replay feeds the same inputs, in the same order, to a fresh analyser built with the recorded
 detector settings: decode → clock → core run exactly as they did live, so the events and steps are
-the same, bit for bit. An imported session holds samples; its replay feeds them in blocks to the
-real-time core, as :func:`stridesync.pipeline.run_realtime` does.
+the same, bit for bit. An imported session (or samples in memory) holds samples; its replay feeds them in
+blocks to the real-time core.
 
 This is the one replay engine: recorded sessions (the CLI's ``replay``, ``export --recompute``, the dashboard),
 samples CSVs and imported sessions (the ``csv:`` and ``replay:`` sources, ``analyze``, ``import``: through
@@ -12,9 +12,9 @@ samples CSVs and imported sessions (the ``csv:`` and ``replay:`` sources, ``anal
 
 Pacing is :class:`stridesync.pacing.Pacer`'s (the one pacer): real time times ``speed``, or as fast as possible
 (``speed=None``). :meth:`Replay.pause`, :meth:`Replay.resume`, :meth:`Replay.seek`, :meth:`Replay.stop` and
-the ``speed`` setter may be called from another thread (a dashboard's). A seek restarts from the beginning and fast-forwards to the target without pacing or
-callbacks (through the analyser's bulk path for recorded live sessions): the state at any instant depends
-only on the inputs before it, so a seek is deterministic.
+the ``speed`` setter may be called from another thread (a dashboard's). A seek restarts from the beginning and
+fast-forwards to the target without pacing or callbacks (through the analyser's bulk path for recorded live
+sessions): the state at any instant depends only on the inputs before it, so a seek is deterministic.
 
 As fast as possible without per-input hooks, a recorded live session goes through the analyser's bulk
 path (:func:`stridesync.live_bulk.feed_recorded`: each sensor decoded and clock-aligned in one pass, the
@@ -127,7 +127,7 @@ class Replay:
     block_s : samples (a recording or an imported session): the length of the blocks handed to the core, s
         of data (default 20 ms when paced, as a radio delivers them; 5 s as fast as possible).
     delivery_rng : samples: draw the block lengths at random (1 ms to 0.5 s) and hold a sensor's block back
-        now and then, as a radio's batches arrive (:func:`stridesync.pipeline.blocks`); the results must not
+        now and then, as a radio's batches arrive (:func:`stridesync.pacing.blocks`); the results must not
         change (the core's chunk invariance, tested).
     """
 
@@ -214,8 +214,8 @@ class Replay:
         for role, rows in self.session.sample_blocks():
             parts.setdefault(role, []).append(rows)
         rec: Recording = {}
-        for role, blocks in parts.items():
-            a = np.concatenate(blocks)
+        for role, stored in parts.items():
+            a = np.concatenate(stored)
             gyro = np.ascontiguousarray(a[:, 4:7]) if a.shape[1] >= 7 else None
             rec[role] = RoleSamples(role, np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1:4]), gyro)
         if not rec:
