@@ -145,7 +145,7 @@ def test_one_runner_split_over_two_hubs_lines_up_with_one_hub(tmp_path):
     diffs = np.array(diffs)
     # the squad's analysis starts once it has seen both hubs and opened their sensor streams (a few strides late)
     print(f"one hub {len(solo)} steps, split {len(split)}, matched {len(diffs)}")
-    assert len(diffs) >= 0.8 * len(split) and len(diffs) >= 15
+    assert len(diffs) >= 0.8 * len(split) and len(split) >= 0.5 * len(solo) > 10
     d = diffs[np.isfinite(diffs)]
     p95 = float(np.percentile(d, 95))
     print(f"split vs one hub: {len(diffs)} steps matched of {len(solo)}, |lag difference| p95 {p95:.3f} ms")
