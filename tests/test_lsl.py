@@ -90,3 +90,57 @@ def test_a_hub_on_loopback_delivers_steps_and_bad_input_is_ignored_with_one_warn
     finally:
         inlets.close()
         hub.close()
+
+
+def test_a_sensor_stream_is_pulled_only_while_wanted_and_reopens_when_wanted_again():
+    """A view that follows an athlete pulls her sensor streams; when it stops, their inlets close (the hub's
+    outlet loses its consumer and no more samples arrive); following again reopens them."""
+    import numpy as np
+
+    hub = HubOutlets("Ana", [("SS1", Role.LEFT_SHIN, 200.0, True)], lsl_offset_s=0.0)
+    wanted: set[str] = set()
+    inlets = TeamInlets(want_imu=lambda athlete: athlete in wanted)
+    out = hub.imu[Role.LEFT_SHIN]
+    t = [0.0]
+
+    def push() -> None:  # 50 ms of samples
+        n = 10
+        ts = t[0] + np.arange(n) / 200.0
+        t[0] += n / 200.0
+        hub.samples([(Role.LEFT_SHIN, ts, np.zeros((n, 3)), np.zeros((n, 3)))])
+
+    def pushing_until(pred, timeout_s=8.0):
+        items, end = [], time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            push()
+            items += inlets.poll()
+            if pred(items):
+                break
+            time.sleep(0.05)
+        return items
+
+    try:
+        items = _poll_until(inlets, lambda its: any(i.kind == "state" for i in its) or hub.health("running", [], None, 0.0))
+        assert any(i.rows == "found" for i in items if i.kind == "state")
+        time.sleep(1.5)
+        items = pushing_until(lambda its: False, 1.0)
+        assert not any(i.kind == "imu" for i in items) and not out.have_consumers()  # not wanted: not pulled
+        wanted.add("Ana")
+        inlets.refresh_imu()
+        items = pushing_until(lambda its: any(i.kind == "imu" for i in its))
+        assert any(i.kind == "imu" and i.role is Role.LEFT_SHIN for i in items)
+        assert ("Ana", "imu", Role.LEFT_SHIN) in inlets.open_streams
+        wanted.clear()
+        inlets.refresh_imu()
+        assert ("Ana", "imu", Role.LEFT_SHIN) not in inlets.open_streams
+        pushing_until(lambda its: not out.have_consumers(), 5.0)
+        assert not out.have_consumers(), "the closed inlet still consumes the hub's sensor stream"
+        items = pushing_until(lambda its: False, 0.5)
+        assert not any(i.kind == "imu" for i in items)
+        wanted.add("Ana")
+        inlets.refresh_imu()
+        items = pushing_until(lambda its: any(i.kind == "imu" for i in its))
+        assert any(i.kind == "imu" for i in items), "wanted again, the sensor stream did not reopen"
+    finally:
+        inlets.close()
+        hub.close()

@@ -107,6 +107,7 @@ class _Handle:
     tc_s: float = 0.0
     next_tc: float = 0.0
     warned: bool = False
+    info: pylsl.StreamInfo | None = None  # the full description (a sensor stream closed when no longer wanted reopens)
 
 
 @dataclass
@@ -232,7 +233,7 @@ class TeamInlets:
         if kind == IMU and not full and not self.want_imu(athlete):
             self._pending_imu[uid] = full_info
             return
-        h = _Handle(inlet, uid, info.name(), kind, athlete, hub)
+        h = _Handle(inlet, uid, info.name(), kind, athlete, hub, info=full_info)
         if kind == IMU:
             try:
                 h.role, h.serial = Role(ours.child_value("role")), ours.child_value("serial")
@@ -256,11 +257,26 @@ class TeamInlets:
                 hs.sensors = h.sensors
 
     def refresh_imu(self) -> None:
-        """Open the sensor streams of athletes newly wanted (want_imu changed)."""
+        """Follow a change of ``want_imu``: open the sensor streams of athletes newly wanted, and close those of
+        athletes no longer wanted (their samples stop crossing the network; wanted again, they reopen)."""
         self._next_resolve = 0.0
+        for uid, h in list(self._handles.items()):
+            if h.kind == IMU and not self.want_imu(h.athlete):
+                del self._handles[uid]
+                try:
+                    h.inlet.close_stream()
+                except Exception as exc:  # gone already
+                    log.debug("closing %s: %s", h.name, exc)
+                if h.info is not None:
+                    self._pending_imu[uid] = h.info
         for uid, info in list(self._pending_imu.items()):
             if self.want_imu(info.desc().child("stridesync").child_value("athlete")):
                 self._open(self._pending_imu.pop(uid), full=True)
+
+    @property
+    def open_streams(self) -> list[tuple[str, str, Role | None]]:
+        """``(athlete, kind, role)`` of every stream pulled now (read-only)."""
+        return [(h.athlete, h.kind, h.role) for h in self._handles.values()]
 
     # ------------------------------------------------------------------ pulling
     def poll(self) -> list[Item]:

@@ -38,10 +38,10 @@ class SquadFeed:
         self.taps: list = []
 
     def watch(self, athlete: str, on: bool = True) -> None:
-        """Pull that athlete's sensor streams too (or stop wanting them: inlets already open stay open)."""
+        """Pull that athlete's sensor streams too, or stop: their inlets close unless the squad still needs them
+        (an athlete split over hubs, or recorded)."""
         (self.squad.watched.add if on else self.squad.watched.discard)(athlete)
-        if on:
-            self.inlets.refresh_imu()
+        self.inlets.refresh_imu()
 
     def poll(self) -> list[str]:
         items = self.inlets.poll()
