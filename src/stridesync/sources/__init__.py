@@ -1,6 +1,6 @@
 """Where a session's samples come from, opened by name, as bumble opens transports from a moniker.
 
-    virtual:seed=1              four simulated sensors on a virtual BLE radio (``seconds``: how long)
+    virtual:seed=1              four simulated sensors on a virtual BLE radio (``loss=0.02``: packets lost)
     ble:roster.json             the roster's real sensors over Bluetooth
     replay:run.stridesync       a recorded session, as live saw it (``speed=4``; default as fast as possible)
     csv:run.csv                 a wide samples CSV (docs/formats.md), fed to the real-time core
@@ -9,7 +9,8 @@
 A spec is ``kind:target`` with optional ``,key=value`` pairs (``virtual:seed=3``, ``replay:a.stridesync,speed=2``).
 :data:`REGISTRY` maps each kind to ``module:Class``; the module is imported only when its kind is opened, and the
 class is built with the parsed :class:`SourceSpec`. Adding a source is one module with one class that has an
-``async run(opts) -> LiveResult`` (:class:`Source`), and one line here.
+``async run(opts) -> LiveResult`` (:class:`Source`), and one line here. Live sources (virtual:, ble:) also bring
+their radio (``radio(opts, clock)``) and their ``scan(seconds)``; file sources play through the one replay engine.
 """
 
 from __future__ import annotations
