@@ -151,6 +151,11 @@ class Event:
     def unit(self) -> str:
         return event_unit(self.source, self.kind)
 
+    @property
+    def order(self) -> tuple[float, str, str]:
+        """The contract's order of events (events CSV, summaries): by time, then role, then kind."""
+        return (self.time_s, self.role.value, self.kind.value)
+
 
 @dataclass(frozen=True, slots=True)
 class Step:

@@ -35,5 +35,5 @@ def run_realtime(recording: Recording, *, config: DetectorConfig | None = None, 
 
     res = Replay(recording=recording, align="given", speed=None, config=config, block_s=block_s,
                  delivery_rng=rng, on_progress=on_progress).run()
-    events = sorted(res.events, key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    events = sorted(res.events, key=lambda e: e.order)
     return AnalysisResult(events, list(res.steps), res.summary), res.analyzer.core

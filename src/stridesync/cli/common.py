@@ -302,7 +302,7 @@ def _write_live_outputs(res, outputs: list[Path], *, events: Path | None, steps:
 
     from ..io import AtomicOutputs, write_events_csv, write_steps_csv
     core = res.analyzer.core
-    sorted_events = sorted(core.events_, key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    sorted_events = sorted(core.events_, key=lambda e: e.order)
     with AtomicOutputs(outputs) as out:
         if events:
             write_events_csv(out.temp_path(events), sorted_events)

@@ -116,7 +116,7 @@ class ReferenceAnalyzer:
             for rec, clear in records(prep[role], cfg):
                 events.extend(gate.add(rec, clear))
             events.extend(gate.release(float("inf"), cover))
-        events.sort(key=lambda e: (e.time_s, e.role.value, e.kind.value))
+        events.sort(key=lambda e: e.order)
         self.events_ = events
         self.rule_sets_ = {r.value: sets[r].value for r in prep}
         self.steps_, self.targets_ = build_steps(events, cfg)

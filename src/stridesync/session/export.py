@@ -39,7 +39,7 @@ class ExportResult:
 
 
 def _sorted(events: list[Event]) -> list[Event]:
-    return sorted(events, key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    return sorted(events, key=lambda e: e.order)
 
 
 def session_summary(session: Session, summary: dict) -> dict:

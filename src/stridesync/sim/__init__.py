@@ -681,7 +681,7 @@ def _design_events(p: SimParams, gait: Gait, clean: Recording, gyro_z: dict[Role
     for (role, kind), tr in found.items():
         events.extend(Event(role, kind, float(t), float(a), int(i), TRUTH_SOURCE)
                       for t, a, i in zip(tr.times, tr.amps, tr.stride))
-    events.sort(key=lambda e: (e.time_s, e.role.value, e.kind.value))
+    events.sort(key=lambda e: e.order)
     return events
 
 

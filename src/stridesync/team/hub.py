@@ -95,7 +95,7 @@ def _write_outputs(args, events, steps) -> None:
         return
     with AtomicOutputs(outs) as out:
         if args.events:
-            write_events_csv(out.temp_path(args.events), sorted(events, key=lambda e: (e.time_s, e.role.value, e.kind.value)))
+            write_events_csv(out.temp_path(args.events), sorted(events, key=lambda e: e.order))
         if args.steps:
             write_steps_csv(out.temp_path(args.steps), steps)
     print("wrote " + ", ".join(str(p) for p in outs), flush=True)

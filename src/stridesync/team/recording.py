@@ -120,7 +120,7 @@ class TeamRecording:
         from ..core.measures import summarize
         from ..errors import OutputError
 
-        events = sorted(self.events, key=lambda e: (e.time_s, e.role.value, e.kind.value))
+        events = sorted(self.events, key=lambda e: e.order)
         steps = sorted(self.steps, key=lambda s: s.time_s)
         summary = summarize(events, steps, self.targets_ms or {}, self.config)
         summary["targets_ms"] = self.targets_ms
