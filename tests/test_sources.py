@@ -95,3 +95,11 @@ def test_the_dashboard_runs_a_live_session_from_a_virtual_spec(tmp_path):
     assert line.startswith("dashboard: running") and line.count(" streaming") == 4, line
     r = run("dashboard", "--source", "virtual:seed=3,colour=red")
     assert r.returncode == 2 and "unknown option 'colour'" in r.stderr
+
+
+def test_a_source_that_cannot_start_prints_its_error_alone():
+    """``live --source ble:`` without a roster: one line on stderr, exit 2, nothing on stdout (the live table's
+    title and header come only once the source is up)."""
+    r = run("live", "--source", "ble:", "--seconds", 2)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "give a roster (ble:roster.json)" in r.stderr

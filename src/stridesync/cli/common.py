@@ -255,10 +255,12 @@ def run_live_terminal(source, *, title: str, seconds: float, events: Path | None
         outputs += [truth_dir / "events.csv", truth_dir / "steps.csv"]
     from ..io import check_writable
     check_writable(outputs)
-    print(title)
-    print(STEP_LEGEND)
-    print(STEP_HEADER)
     printer = SessionPrinter()
+
+    def on_start(analyzer) -> None:  # once the source is up: a source that cannot start prints its error alone
+        print(title)
+        print(STEP_LEGEND)
+        print(STEP_HEADER, flush=True)
     record = {} if out is None else _record_options(out, athlete=athlete, notes=notes, tags=tags,
                                                     lap_every_s=lap_every_s)
 
@@ -269,7 +271,7 @@ def run_live_terminal(source, *, title: str, seconds: float, events: Path | None
             loop.add_signal_handler(signal.SIGINT, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
             pass
-        return await run_source(source, LiveOptions(seconds=seconds, config=DetectorConfig(),
+        return await run_source(source, LiveOptions(seconds=seconds, config=DetectorConfig(), on_start=on_start,
                                                     on_update=printer.update, stop=stop, **record))
 
     try:
